@@ -1,0 +1,201 @@
+/**
+ * Untrusted input (flags, environment, .env, dbkit.config.json) becomes one checked config.
+ * Precedence: flag > environment > .env > config file > default. Every problem is reported at
+ * once; unknown config-file keys are rejected.
+ *
+ * `resolveConfig` is pure (it receives the raw sources); `loadConfig` does the file reading.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { DbkitError } from './errors.js';
+import { parseDuration } from './core/duration.js';
+
+export const BACKUP_STRATEGIES = ['auto', 'pg_dump', 'template'] as const;
+export type BackupStrategyChoice = (typeof BACKUP_STRATEGIES)[number];
+
+export interface ResolvedConfig {
+  cwd: string;
+  /** null means: use the embedded cluster under stateDir. */
+  databaseUrl: string | null;
+  databaseUrlSource: SettingSource | 'none';
+  migrationsDir: string;
+  stateDir: string;
+  backupDir: string;
+  lockTimeoutMs: number;
+  lockWaitMs: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  backupStrategy: BackupStrategyChoice;
+  keepBackups: number;
+  pgBinDir: string | null;
+  embeddedPort: number | null;
+}
+
+export type SettingSource = 'flag' | 'env' | 'dotenv' | 'file' | 'default';
+
+type Parsed<T> = T | { error: string };
+
+interface SettingSpec<T> {
+  env: string;
+  /** The camelCase key used in dbkit.config.json and by commander for the flag value. */
+  key: string;
+  flag: string | null;
+  description: string;
+  defaultText: string;
+  parse(raw: string): Parsed<T>;
+}
+
+function text(raw: string): Parsed<string> {
+  return raw.trim() === '' ? { error: 'must not be empty' } : raw.trim();
+}
+
+function duration(raw: string): Parsed<number> {
+  return parseDuration(raw);
+}
+
+function nonNegativeInt(raw: string): Parsed<number> {
+  return /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : { error: `'${raw}' is not a whole number >= 0` };
+}
+
+function port(raw: string): Parsed<number> {
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : { error: `'${raw}' is not a TCP port` };
+}
+
+function strategy(raw: string): Parsed<BackupStrategyChoice> {
+  const value = raw.trim() as BackupStrategyChoice;
+  return BACKUP_STRATEGIES.includes(value) ? value : { error: `'${raw}' is not one of ${BACKUP_STRATEGIES.join(', ')}` };
+}
+
+/** Every setting, declared once: used for resolution, commander flags and the README tables. */
+export const SETTINGS = {
+  databaseUrl: { key: 'databaseUrl', env: 'DATABASE_URL', flag: '--db <url>', defaultText: 'embedded cluster', description: 'PostgreSQL 15+ connection URL. Without one, dbkit uses its embedded PostgreSQL 17 under the state dir.', parse: text },
+  migrationsDir: { key: 'migrationsDir', env: 'DBKIT_MIGRATIONS_DIR', flag: '--migrations-dir <dir>', defaultText: 'migrations', description: 'Folder of node-pg-migrate migrations (.ts or .js).', parse: text },
+  stateDir: { key: 'stateDir', env: 'DBKIT_STATE_DIR', flag: null, defaultText: '.dbkit', description: 'Where the embedded cluster and local backups live (git-ignored).', parse: text },
+  backupDir: { key: 'backupDir', env: 'DBKIT_BACKUP_DIR', flag: '--backup-dir <dir>', defaultText: '<state dir>/backups', description: 'Where backup archives and manifests are written.', parse: text },
+  lockTimeout: { key: 'lockTimeout', env: 'DBKIT_LOCK_TIMEOUT', flag: '--lock-timeout <duration>', defaultText: '5s', description: "Postgres lock_timeout for each migration: fail fast instead of queueing behind traffic.", parse: duration },
+  lockWait: { key: 'lockWait', env: 'DBKIT_LOCK_WAIT', flag: '--lock-wait <duration>', defaultText: '60s', description: 'How long to wait for another dbkit operation on the same database to finish.', parse: duration },
+  statementTimeout: { key: 'statementTimeout', env: 'DBKIT_STATEMENT_TIMEOUT', flag: '--statement-timeout <duration>', defaultText: '0 (none)', description: 'Postgres statement_timeout for each migration statement.', parse: duration },
+  connectTimeout: { key: 'connectTimeout', env: 'DBKIT_CONNECT_TIMEOUT', flag: null, defaultText: '10s', description: 'How long to wait for a connection before giving up.', parse: duration },
+  backupStrategy: { key: 'backupStrategy', env: 'DBKIT_BACKUP_STRATEGY', flag: '--backup-strategy <strategy>', defaultText: 'auto', description: 'auto: pg_dump when one at least as new as the server exists, else a template copy; or force pg_dump / template.', parse: strategy },
+  keepBackups: { key: 'keepBackups', env: 'DBKIT_KEEP_BACKUPS', flag: null, defaultText: '0 (keep all)', description: 'How many backups to keep per database; older ones are pruned after a new verified backup.', parse: nonNegativeInt },
+  pgBinDir: { key: 'pgBinDir', env: 'DBKIT_PG_BIN', flag: null, defaultText: 'search PATH and /usr/lib/postgresql/*/bin', description: 'Folder holding pg_dump and pg_restore.', parse: text },
+  embeddedPort: { key: 'embeddedPort', env: 'DBKIT_EMBEDDED_PORT', flag: null, defaultText: 'a free port chosen at first start', description: 'TCP port of the embedded cluster (127.0.0.1 only).', parse: port },
+} as const satisfies Record<string, SettingSpec<unknown>>;
+
+export type SettingName = keyof typeof SETTINGS;
+type SettingValue<N extends SettingName> = Exclude<ReturnType<(typeof SETTINGS)[N]['parse']>, { error: string }>;
+
+export interface ConfigSources {
+  cwd: string;
+  /** Values given as command-line flags, keyed by setting name (commander's camelCase). */
+  flags: Partial<Record<SettingName, string | undefined>>;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Contents of ./.env, already parsed. */
+  dotenv: Readonly<Record<string, string>>;
+  /** Contents of dbkit.config.json, already parsed (unknown shape). */
+  file: unknown;
+  fileName: string | null;
+}
+
+interface Found {
+  raw: string;
+  source: SettingSource;
+}
+
+function lookup(name: SettingName, sources: ConfigSources, fileValues: Record<string, unknown>): Found | null {
+  const spec = SETTINGS[name];
+  const flag = sources.flags[name];
+  if (flag !== undefined) return { raw: String(flag), source: 'flag' };
+  const env = sources.env[spec.env];
+  if (env !== undefined && env !== '') return { raw: env, source: 'env' };
+  const dot = sources.dotenv[spec.env];
+  if (dot !== undefined && dot !== '') return { raw: dot, source: 'dotenv' };
+  const fromFile = fileValues[spec.key];
+  if (fromFile !== undefined && fromFile !== null) return { raw: String(fromFile), source: 'file' };
+  return null;
+}
+
+export function resolveConfig(sources: ConfigSources): ResolvedConfig {
+  const problems: string[] = [];
+  const fileValues: Record<string, unknown> = {};
+  if (sources.file !== undefined && sources.file !== null) {
+    if (typeof sources.file !== 'object' || Array.isArray(sources.file)) {
+      problems.push(`${sources.fileName ?? 'config file'}: must be a JSON object`);
+    } else {
+      const known = new Set(Object.values(SETTINGS).map((s) => s.key));
+      for (const [key, value] of Object.entries(sources.file as Record<string, unknown>)) {
+        if (key === '$schema') continue;
+        if (!known.has(key as never)) problems.push(`${sources.fileName ?? 'config file'}: unknown key "${key}" (known: ${[...known].join(', ')})`);
+        else fileValues[key] = value;
+      }
+    }
+  }
+
+  function get<N extends SettingName>(name: N): { value: SettingValue<N>; source: SettingSource } | null {
+    const found = lookup(name, sources, fileValues);
+    if (!found) return null;
+    const parsed = SETTINGS[name].parse(found.raw) as Parsed<SettingValue<N>>;
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
+      const spec = SETTINGS[name];
+      const where = found.source === 'flag' ? (spec.flag ?? name).split(' ')[0] : found.source === 'file' ? `${sources.fileName}: ${spec.key}` : spec.env;
+      problems.push(`${where}: ${parsed.error}`);
+      return null;
+    }
+    return { value: parsed, source: found.source };
+  }
+
+  const resolvePath = (p: string, base: string) => (path.isAbsolute(p) ? p : path.resolve(base, p));
+  const cwd = sources.cwd;
+  const db = get('databaseUrl');
+  const stateDir = resolvePath(get('stateDir')?.value ?? '.dbkit', cwd);
+  const config: ResolvedConfig = {
+    cwd,
+    databaseUrl: db?.value ?? null,
+    databaseUrlSource: db?.source ?? 'none',
+    migrationsDir: resolvePath(get('migrationsDir')?.value ?? 'migrations', cwd),
+    stateDir,
+    backupDir: resolvePath(get('backupDir')?.value ?? path.join(stateDir, 'backups'), cwd),
+    lockTimeoutMs: get('lockTimeout')?.value ?? 5_000,
+    lockWaitMs: get('lockWait')?.value ?? 60_000,
+    statementTimeoutMs: get('statementTimeout')?.value ?? 0,
+    connectTimeoutMs: get('connectTimeout')?.value ?? 10_000,
+    backupStrategy: get('backupStrategy')?.value ?? 'auto',
+    keepBackups: get('keepBackups')?.value ?? 0,
+    pgBinDir: get('pgBinDir')?.value ?? null,
+    embeddedPort: get('embeddedPort')?.value ?? null,
+  };
+  if (problems.length > 0) {
+    throw new DbkitError('USAGE', problems.length === 1 ? problems[0]! : `${problems.length} configuration problems:\n  ${problems.join('\n  ')}`);
+  }
+  return config;
+}
+
+export const CONFIG_FILE_NAME = 'dbkit.config.json';
+
+/** Reads .env and dbkit.config.json from `cwd` (or the --config path) and resolves. */
+export function loadConfig(options: { cwd?: string; flags?: ConfigSources['flags']; configPath?: string; env?: Record<string, string | undefined> } = {}): ResolvedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const envFile = path.join(cwd, '.env');
+  const dotenv = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  const configPath = options.configPath ? path.resolve(cwd, options.configPath) : path.join(cwd, CONFIG_FILE_NAME);
+  let file: unknown = null;
+  if (existsSync(configPath)) {
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8'));
+    } catch (error) {
+      throw new DbkitError('USAGE', `${path.relative(cwd, configPath) || configPath} is not valid JSON: ${(error as Error).message}`);
+    }
+  } else if (options.configPath) {
+    throw new DbkitError('USAGE', `config file ${options.configPath} does not exist`);
+  }
+  return resolveConfig({
+    cwd,
+    flags: options.flags ?? {},
+    env: options.env ?? process.env,
+    dotenv,
+    file,
+    fileName: path.basename(configPath),
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Secrets never leave dbkit: URLs are shown with the password replaced, and any text that
+ * might echo a secret (a server message, a child process's stderr) is scrubbed.
+ */
+
+const MASK = '***';
+const SECRET_QUERY_PARAMS = ['password', 'sslpassword', 'sslkey', 'sslcert', 'sslrootcert'];
+
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '<unparseable database URL>';
+  }
+  if (parsed.password) parsed.password = MASK;
+  for (const key of SECRET_QUERY_PARAMS) {
+    if (parsed.searchParams.has(key)) parsed.searchParams.set(key, MASK);
+  }
+  // URL re-encodes the mask; keep it readable.
+  return parsed.toString().replaceAll('%2A%2A%2A', MASK);
+}
+
+/** The secret parts of a URL (password and secret query parameters), decoded and raw. */
+export function secretsOf(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [url];
+  }
+  const secrets = new Set<string>();
+  if (parsed.password) {
+    secrets.add(parsed.password);
+    secrets.add(safeDecode(parsed.password));
+  }
+  for (const key of SECRET_QUERY_PARAMS) {
+    const value = parsed.searchParams.get(key);
+    if (value) secrets.add(value);
+  }
+  secrets.add(url);
+  return [...secrets].filter((s) => s.length >= 3);
+}
+
+/** Replaces every occurrence of each secret in `text` (longest first, so a URL goes before its password). */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret.length > 0) out = out.split(secret).join(MASK);
+  }
+  return out;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * One error type for everything dbkit reports to a user, with a stable code per failure class.
+ * The exit code of the process is a documented contract derived from the code (see README
+ * "Exit codes", generated from ERROR_CODES).
+ */
+
+export const ERROR_CODES = {
+  INTERNAL: { exit: 1, summary: 'Unexpected internal error (a bug in dbkit: please report it with the output).' },
+  USAGE: { exit: 2, summary: 'Bad flag, argument, environment variable or config file value.' },
+  DB_URL_INVALID: { exit: 3, summary: 'The database URL cannot be parsed.' },
+  DB_UNREACHABLE: { exit: 4, summary: 'The database server cannot be reached (refused, unknown host, timeout, TLS).' },
+  DB_AUTH_FAILED: { exit: 5, summary: 'The server rejected the user name or password.' },
+  DB_NOT_FOUND: { exit: 6, summary: 'The database named in the URL does not exist on the server.' },
+  PREFLIGHT_FAILED: { exit: 7, summary: 'Pre-flight check failed: server too old, missing privileges or a bad migrations folder. Nothing was changed.' },
+  DRIFT: { exit: 8, summary: 'An applied migration file was edited or deleted after it was applied. Nothing was changed.' },
+  LOCK_BUSY: { exit: 9, summary: 'Another dbkit operation holds the migration lock and did not finish within --lock-wait. Nothing was changed.' },
+  BACKUP_FAILED: { exit: 10, summary: 'The backup could not be taken or verified, so nothing was applied.' },
+  MIGRATION_FAILED: { exit: 11, summary: 'A migration failed and was rolled back; earlier migrations of the run stay applied.' },
+  VALIDATION_FAILED: { exit: 12, summary: 'The database does not match the expectations declared beside the migrations.' },
+  EMBEDDED_FAILED: { exit: 13, summary: 'The embedded PostgreSQL cluster could not be initialised, started or stopped.' },
+  CONFIRMATION_REQUIRED: { exit: 14, summary: 'A destructive command needs confirmation: answer the prompt or pass --yes.' },
+  NOT_FOUND: { exit: 15, summary: 'A named thing (backup id, migration, project) does not exist.' },
+  INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** What Postgres said, kept so that reports can show code, detail, hint and position. */
+export interface PgErrorInfo {
+  code?: string;
+  detail?: string;
+  hint?: string;
+  position?: number;
+  where?: string;
+  table?: string;
+  constraint?: string;
+}
+
+export class DbkitError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly pg: PgErrorInfo | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; pg?: PgErrorInfo; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DbkitError';
+    this.code = code;
+    this.hint = options.hint;
+    this.pg = options.pg;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+}
+
+export function isDbkitError(error: unknown): error is DbkitError {
+  return error instanceof DbkitError;
+}
+
+/** Extracts the fields node-postgres puts on a DatabaseError, without depending on its class. */
+export function pgErrorInfo(error: unknown): PgErrorInfo | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as Record<string, unknown>;
+  if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code)) return undefined;
+  const info: PgErrorInfo = { code: e.code };
+  if (typeof e.detail === 'string') info.detail = e.detail;
+  if (typeof e.hint === 'string') info.hint = e.hint;
+  if (typeof e.position === 'string' || typeof e.position === 'number') info.position = Number(e.position);
+  if (typeof e.where === 'string') info.where = e.where;
+  if (typeof e.table === 'string') info.table = e.table;
+  if (typeof e.constraint === 'string') info.constraint = e.constraint;
+  return info;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
