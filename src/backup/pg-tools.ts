@@ -1,0 +1,74 @@
+/**
+ * Finding pg_dump / pg_restore: a tool can only dump a server at most as new as itself, so the
+ * newest candidate whose major version is at least the server's wins.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+export const PG_TOOLS = ['pg_dump', 'pg_restore'] as const;
+export type PgToolName = (typeof PG_TOOLS)[number];
+
+export interface PgTool {
+  name: PgToolName;
+  path: string;
+  version: string;
+  major: number;
+}
+
+function candidates(name: PgToolName, pgBinDir: string | null): string[] {
+  const found = new Set<string>();
+  if (pgBinDir) found.add(path.join(pgBinDir, name));
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir) found.add(path.join(dir, name));
+  for (const root of ['/usr/lib/postgresql', '/usr/local/opt', '/opt/homebrew/opt']) {
+    if (!existsSync(root)) continue;
+    for (const entry of readdirSync(root)) {
+      if (root === '/usr/lib/postgresql' || entry.startsWith('postgresql')) found.add(path.join(root, entry, 'bin', name));
+    }
+  }
+  return [...found].filter((p) => existsSync(p));
+}
+
+export function toolVersion(file: string): { version: string; major: number } | null {
+  try {
+    const out = execFileSync(file, ['--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const match = /(\d+)(?:\.(\d+))?/.exec(out.replace(/^[^)]*\)/, ''));
+    if (!match) return null;
+    return { version: match[0], major: Number(match[1]) };
+  } catch {
+    return null;
+  }
+}
+
+/** Every usable candidate, newest first (pgBinDir wins ties). */
+export function listPgTools(name: PgToolName, pgBinDir: string | null): PgTool[] {
+  const tools: PgTool[] = [];
+  for (const file of candidates(name, pgBinDir)) {
+    const v = toolVersion(file);
+    if (v) tools.push({ name, path: file, ...v });
+  }
+  return tools.sort((a, b) => b.major - a.major);
+}
+
+export function findPgTool(name: PgToolName, serverMajor: number, pgBinDir: string | null): PgTool | null {
+  return listPgTools(name, pgBinDir).find((t) => t.major >= serverMajor) ?? null;
+}
+
+/** Connection settings for a libpq child process: everything but the password goes on argv-free env too. */
+export function libpqEnv(url: string): Record<string, string> {
+  const parsed = new URL(url);
+  const env: Record<string, string> = {};
+  if (parsed.hostname) env.PGHOST = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (parsed.port) env.PGPORT = parsed.port;
+  if (parsed.username) env.PGUSER = decodeURIComponent(parsed.username);
+  if (parsed.password) env.PGPASSWORD = decodeURIComponent(parsed.password);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database) env.PGDATABASE = database;
+  const params: Record<string, string> = { sslmode: 'PGSSLMODE', host: 'PGHOST', port: 'PGPORT', sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY', options: 'PGOPTIONS', application_name: 'PGAPPNAME' };
+  for (const [param, variable] of Object.entries(params)) {
+    const value = parsed.searchParams.get(param);
+    if (value) env[variable] = value;
+  }
+  env.PGCONNECT_TIMEOUT ??= '10';
+  return env;
+}

@@ -1,0 +1,165 @@
+/**
+ * The pieces every command that changes the schema shares: pre-flight, the migration lock, the
+ * plan read under it, and validation against the declared expectations.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { jiti } from 'node-pg-migrate';
+import { DbkitError, errorMessage } from '../errors.js';
+import { connect, withDatabase } from '../db/connect.js';
+import { serverInfo, type ServerInfo } from '../db/catalog.js';
+import { lockKeyFor, withAdvisoryLock } from '../db/scoped.js';
+import type { DatabaseTarget } from '../db/target.js';
+import { schemaSnapshot } from '../db/fingerprint.js';
+import type { Reporter } from '../output/terminal.js';
+import { maintenanceDatabase } from '../backup/template.js';
+import { rolesMentioned, validate, type CheckResult, type ExpectationSet, type ValidationTarget } from '../core/validation.js';
+import { planMigrations, type MigrationPlan } from './plan.js';
+import { readApplied, trackingExists } from './tracking.js';
+import type { LoadedMigration } from './load.js';
+
+export const MIN_SERVER_VERSION_NUM = 150_000;
+
+/** Connects and checks the server is one dbkit supports. The caller owns the client. */
+export async function connectChecked(target: DatabaseTarget): Promise<{ client: pg.Client; server: ServerInfo }> {
+  const client = await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs });
+  try {
+    const server = await serverInfo(client);
+    if (server.versionNum < MIN_SERVER_VERSION_NUM) {
+      throw new DbkitError('PREFLIGHT_FAILED', `PostgreSQL ${server.version} is not supported: dbkit needs PostgreSQL 15 or newer`, { hint: 'upgrade the server, or point DATABASE_URL at a newer one' });
+    }
+    return { client, server };
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+}
+
+/** Privileges a migration run needs before it starts, checked so that it fails before any change. */
+export async function checkPrivileges(client: pg.ClientBase, server: ServerInfo): Promise<void> {
+  if (server.superuser) return;
+  if (!(await trackingExists(client)) && !server.canCreateSchema) {
+    throw new DbkitError('PREFLIGHT_FAILED', `user "${server.user}" cannot create schemas in database "${server.database}" (dbkit keeps its bookkeeping in schema dbkit)`, {
+      hint: `GRANT CREATE ON DATABASE ${server.database} TO ${server.user}, or run as the database owner`,
+    });
+  }
+}
+
+export interface LockedSession {
+  /** The connection to the target database; holds the migration lock. */
+  readonly client: pg.Client;
+  /**
+   * Closes the target connection (and its lock) so that the database can be copied, runs `fn`,
+   * then reconnects and takes the lock again. Only valid when the session was opened with
+   * `exclusiveCopy`, whose outer lock keeps other dbkit processes out meanwhile.
+   */
+  withoutTargetConnection<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export interface LockOptions {
+  lockWaitMs: number;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** The operation will copy the database (template backup): hold the lock on the maintenance database too. */
+  exclusiveCopy: boolean;
+  reporter: Reporter;
+}
+
+async function sessionClient(target: DatabaseTarget, options: LockOptions): Promise<pg.Client> {
+  const client = await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs });
+  // Fail fast instead of queueing behind application traffic.
+  await client.query(`SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}`);
+  return client;
+}
+
+export async function withMigrationLock<T>(target: DatabaseTarget, options: LockOptions, fn: (session: LockedSession) => Promise<T>): Promise<T> {
+  const key = lockKeyFor(target.databaseName);
+  const onWaiting = (holder: { pid: number; application: string } | null) =>
+    options.reporter.info(`Waiting up to ${Math.round(options.lockWaitMs / 1000)} s for another dbkit operation on ${target.databaseName}${holder ? ` (pid ${holder.pid}, ${holder.application || 'unknown'})` : ''} to finish...`);
+
+  const inner = async (): Promise<T> => {
+    let client = await sessionClient(target, options);
+    const lockAndRun = async <R>(c: pg.Client, body: () => Promise<R>) => withAdvisoryLock(c, key, options.lockWaitMs, body, { onWaiting });
+    try {
+      return await lockAndRun(client, async () => {
+        const session: LockedSession = {
+          get client() {
+            return client;
+          },
+          async withoutTargetConnection(body) {
+            if (!options.exclusiveCopy) throw new Error('withoutTargetConnection needs exclusiveCopy');
+            await client.query('SELECT pg_advisory_unlock($1, $2)', key);
+            await client.end();
+            const result = await body();
+            client = await sessionClient(target, options);
+            const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', key);
+            if (!rows[0]?.ok) throw new DbkitError('LOCK_BUSY', 'another process took the migration lock while the backup was copied', { hint: 'the backup is kept; re-run the command' });
+            return result;
+          },
+        };
+        return fn(session);
+      });
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+
+  if (!options.exclusiveCopy) return inner();
+  const maintenance = await connect(withDatabase(target.url, maintenanceDatabase(target.databaseName)), { connectTimeoutMs: target.connectTimeoutMs });
+  try {
+    return await withAdvisoryLock(maintenance, key, options.lockWaitMs, inner, { onWaiting });
+  } finally {
+    await maintenance.end().catch(() => {});
+  }
+}
+
+export async function readPlan(client: pg.ClientBase, migrations: readonly LoadedMigration[]): Promise<MigrationPlan<LoadedMigration>> {
+  return planMigrations(migrations, await readApplied(client));
+}
+
+/** Refuses to go on when applied migrations drifted or pending ones are out of order. */
+export function assertPlanRunnable(plan: MigrationPlan<LoadedMigration>, migrationsDir: string, cwd: string, force = false): void {
+  if (plan.drift.length > 0 && !force) {
+    const dir = path.relative(cwd, migrationsDir) || migrationsDir;
+    throw new DbkitError('DRIFT', `applied migration${plan.drift.length > 1 ? 's' : ''} changed since ${plan.drift.length > 1 ? 'they were' : 'it was'} applied:\n  ${plan.drift.map((d) => `${dir}/${d.message}`).join('\n  ')}`, {
+      hint: 'restore the original file (git checkout), and put new changes in a new migration. Nothing was changed.',
+    });
+  }
+  if (plan.outOfOrder.length > 0) {
+    throw new DbkitError('PREFLIGHT_FAILED', `pending migration${plan.outOfOrder.length > 1 ? 's' : ''} ${plan.outOfOrder.join(', ')} sort${plan.outOfOrder.length > 1 ? '' : 's'} before migrations already applied`, {
+      hint: 'rename them with a later timestamp prefix so they run after what is applied. Nothing was changed.',
+    });
+  }
+}
+
+const expectationCache = new Map<string, ExpectationSet>();
+
+/** Expectations declared beside the migrations (<migrations>/support/expectations.ts), if any. */
+export async function loadExpectations(migrationsDir: string): Promise<ExpectationSet> {
+  const cached = expectationCache.get(migrationsDir);
+  if (cached) return cached;
+  const candidates = ['expectations.ts', 'expectations.js'].map((f) => path.join(migrationsDir, 'support', f));
+  const file = candidates.find((f) => existsSync(f));
+  let set: ExpectationSet = {};
+  if (file) {
+    try {
+      const mod = (await jiti.import(file)) as { expectations?: ExpectationSet };
+      set = mod.expectations ?? {};
+    } catch (error) {
+      throw new DbkitError('PREFLIGHT_FAILED', `${file} cannot be loaded: ${errorMessage(error).split('\n')[0]}`);
+    }
+  }
+  expectationCache.set(migrationsDir, set);
+  return set;
+}
+
+export async function runValidation(client: pg.ClientBase, expectations: ExpectationSet, targets: readonly ValidationTarget[]): Promise<CheckResult[]> {
+  if (targets.every((t) => !expectations[t.migration])) return [];
+  const snapshot = await schemaSnapshot(client);
+  const { rows: roles } = await client.query<{ name: string; bypassRls: boolean; superuser: boolean }>(
+    'SELECT rolname AS name, rolbypassrls AS "bypassRls", rolsuper AS superuser FROM pg_roles WHERE rolname = ANY($1)',
+    [rolesMentioned(expectations)],
+  );
+  return validate(expectations, targets, { snapshot, roles });
+}
