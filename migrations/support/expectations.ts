@@ -1,0 +1,55 @@
+/**
+ * What the catalogs must show once each CreatorOS migration is applied, and once it is reverted:
+ * the rollout guide's validation counts, checked by `dbkit apply`, `dbkit rollback` and
+ * `dbkit status`. A mismatch fails the command.
+ */
+import type { ExpectationSet } from '../../src/core/validation.ts';
+import { CONTENTS_VIEW, RLS_TABLES, TENANT_TABLES } from '../../policies/creatoros.ts';
+
+const ATTRIBUTION_INDEXES = ['public.idx_content_projects_creator_mind', 'public.idx_content_projects_persona_mind'];
+
+export const expectations: ExpectationSet = {
+  '20251028110000_supabase-compat': {
+    applied: [
+      { kind: 'roles', label: 'roles anon, authenticated, service_role (BYPASSRLS) exist', roles: [{ name: 'anon' }, { name: 'authenticated' }, { name: 'service_role', bypassRls: true }] },
+      { kind: 'functions', label: 'auth.uid(), auth.role(), auth.jwt() exist', signatures: ['auth.uid()', 'auth.role()', 'auth.jwt()'], present: true },
+    ],
+    reverted: [],
+  },
+  '20251028115000_creatoros-baseline': {
+    applied: [
+      { kind: 'relations', label: 'CreatorOS tables exist', names: ['public.minds', ...TENANT_TABLES], present: true },
+      { kind: 'columns', label: 'contents has its hierarchy columns', table: 'public.contents', columns: ['project_id', 'parent_content_id', 'sequence_order', 'content_type'], present: true },
+    ],
+    reverted: [],
+  },
+  '20251028120000_mind-attribution': {
+    applied: [
+      { kind: 'columns', label: 'attribution columns present', table: 'public.content_projects', columns: ['creator_mind_id', 'persona_mind_id'], present: true },
+      { kind: 'indexes', label: 'attribution indexes present and valid', names: ATTRIBUTION_INDEXES, present: true },
+      { kind: 'columns', label: 'content_minds.created_at present', table: 'public.content_minds', columns: ['created_at'], present: true },
+      { kind: 'columns', label: 'content_tags.created_at present', table: 'public.content_tags', columns: ['created_at'], present: true },
+      { kind: 'viewOption', label: `view ${CONTENTS_VIEW} present with security_invoker`, view: CONTENTS_VIEW, option: 'security_invoker=true', present: true },
+    ],
+    reverted: [
+      { kind: 'columns', label: 'attribution columns gone', table: 'public.content_projects', columns: ['creator_mind_id', 'persona_mind_id'], present: false },
+      { kind: 'indexes', label: 'attribution indexes gone', names: ATTRIBUTION_INDEXES, present: false },
+      { kind: 'relations', label: `view ${CONTENTS_VIEW} gone`, names: [CONTENTS_VIEW], present: false },
+    ],
+  },
+  '20251028120001_kiss-rls': {
+    applied: [
+      { kind: 'rls', label: 'RLS enabled and forced on 5 tables', tables: TENANT_TABLES, enabled: true, forced: true },
+      { kind: 'policyCount', label: '7 policies on the 5 tables', tables: TENANT_TABLES, count: 7 },
+      { kind: 'rls', label: 'RLS enabled and forced on minds (directory)', tables: ['public.minds'], enabled: true, forced: true },
+      { kind: 'policyCount', label: '1 directory policy on minds', tables: ['public.minds'], count: 1 },
+      { kind: 'functions', label: 'private.current_mind_id() exists', signatures: ['private.current_mind_id()'], present: true },
+      { kind: 'indexes', label: 'policy filter columns indexed', names: ['public.idx_contents_status', 'public.idx_audience_profiles_project'], present: true },
+      { kind: 'noGrant', label: 'anon has no access', grantee: 'anon', relations: [...RLS_TABLES, CONTENTS_VIEW], privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'] },
+    ],
+    reverted: [
+      { kind: 'policyCount', label: '0 policies on the 5 tables', tables: TENANT_TABLES, count: 0 },
+      { kind: 'rls', label: 'RLS off on the 5 tables', tables: TENANT_TABLES, enabled: false, forced: false },
+    ],
+  },
+};

@@ -1,0 +1,116 @@
+/**
+ * CreatorOS row-level security, declared once.
+ *
+ * Tenancy: a user owns one mind (minds.user_id = auth.uid()); a project belongs to the tenant
+ * whose mind is its creator_mind_id; contents, audience profiles and the junction tables belong
+ * to their project's tenant. Published contents are readable by every authenticated user. anon
+ * reaches nothing; service_role has BYPASSRLS.
+ *
+ * Seven tenant policies cover the five content tables (as the seeds ask). contents needs three:
+ * one permissive policy for every command (own rows, plus published rows for reading) and two
+ * RESTRICTIVE ones that keep UPDATE and DELETE to own rows; a separate permissive SELECT policy
+ * for published rows would put two permissive policies on SELECT, which Postgres evaluates both
+ * of for every row (the multiple-permissive-policies lint).
+ *
+ * minds needs protection the seeds missed: the view joins it for creator names, so authenticated
+ * users must read it, and a readable table without RLS is a hole. It gets RLS with one read-only
+ * directory policy, and only its public columns are granted (not user_id).
+ */
+import type { PolicyDefinition } from '../src/core/policy.ts';
+
+/** The caller's mind, computed once per statement (not once per row) thanks to the sub-select. */
+export const CURRENT_MIND = '(SELECT private.current_mind_id())';
+const ownProjects = `SELECT p.id FROM public.content_projects p WHERE p.creator_mind_id = ${CURRENT_MIND}`;
+const ownContents = `SELECT c.id FROM public.contents c WHERE c.project_id IN (${ownProjects})`;
+
+/** The five tables whose rows belong to a tenant (seed AC5). */
+export const TENANT_TABLES = ['public.content_projects', 'public.contents', 'public.audience_profiles', 'public.content_minds', 'public.content_tags'] as const;
+/** Tables with RLS enabled and forced: the tenant tables and the minds directory. */
+export const RLS_TABLES = [...TENANT_TABLES, 'public.minds'] as const;
+export const CONTENTS_VIEW = 'public.v_contents_with_creators';
+
+export const policies: readonly PolicyDefinition[] = [
+  {
+    name: 'content_projects_rw_mine',
+    table: 'public.content_projects',
+    command: 'ALL',
+    permissive: true,
+    roles: ['authenticated'],
+    using: `creator_mind_id = ${CURRENT_MIND}`,
+    withCheck: `creator_mind_id = ${CURRENT_MIND}`,
+    why: 'a user reads and writes only the projects whose creator is their mind',
+  },
+  {
+    name: 'contents_rw_by_project',
+    table: 'public.contents',
+    command: 'ALL',
+    permissive: true,
+    roles: ['authenticated'],
+    using: `project_id IN (${ownProjects}) OR (status = 'published' AND deleted_at IS NULL)`,
+    withCheck: `project_id IN (${ownProjects})`,
+    why: "contents of the user's projects, plus published contents for reading; new or changed rows must stay in the user's projects",
+  },
+  {
+    name: 'contents_update_own_only',
+    table: 'public.contents',
+    command: 'UPDATE',
+    permissive: false,
+    roles: ['authenticated'],
+    using: `project_id IN (${ownProjects})`,
+    withCheck: null,
+    why: "published contents of other tenants are readable, never updatable (and the new row must stay in the user's projects)",
+  },
+  {
+    name: 'contents_delete_own_only',
+    table: 'public.contents',
+    command: 'DELETE',
+    permissive: false,
+    roles: ['authenticated'],
+    using: `project_id IN (${ownProjects})`,
+    withCheck: null,
+    why: 'published contents of other tenants are readable, never deletable',
+  },
+  {
+    name: 'audience_profiles_rw_by_project',
+    table: 'public.audience_profiles',
+    command: 'ALL',
+    permissive: true,
+    roles: ['authenticated'],
+    using: `project_id IN (${ownProjects})`,
+    withCheck: `project_id IN (${ownProjects})`,
+    why: "audience profiles of the user's projects only",
+  },
+  {
+    name: 'content_minds_rw_by_content',
+    table: 'public.content_minds',
+    command: 'ALL',
+    permissive: true,
+    roles: ['authenticated'],
+    using: `content_id IN (${ownContents})`,
+    withCheck: `content_id IN (${ownContents})`,
+    why: "mind attributions of contents in the user's projects only (protected through the parent)",
+  },
+  {
+    name: 'content_tags_rw_by_content',
+    table: 'public.content_tags',
+    command: 'ALL',
+    permissive: true,
+    roles: ['authenticated'],
+    using: `content_id IN (${ownContents})`,
+    withCheck: `content_id IN (${ownContents})`,
+    why: "tags of contents in the user's projects only (protected through the parent)",
+  },
+  {
+    name: 'minds_read_directory',
+    table: 'public.minds',
+    command: 'SELECT',
+    permissive: true,
+    roles: ['authenticated'],
+    using: 'true',
+    withCheck: null,
+    why: 'authenticated users may read the mind directory (id, slug, display name): creator and persona names shown with content',
+  },
+];
+
+/** Columns of minds that authenticated users may read (user_id is withheld). */
+export const MINDS_PUBLIC_COLUMNS = ['id', 'slug', 'display_name', 'created_at'] as const;
