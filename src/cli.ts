@@ -1,0 +1,68 @@
+/**
+ * The dbkit command line: registers one command per file and turns every error into a message
+ * and a documented exit code, in one place.
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { DbkitError, ERROR_CODES } from './errors.js';
+import { errorDocument, printError } from './output/errors.js';
+import { registerApply } from './commands/apply.js';
+import { registerStatus } from './commands/status.js';
+import { registerDb } from './commands/db.js';
+import { registerBackups } from './commands/backups.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('dbkit')
+    .description('Postgres-first migrations and Row-Level Security: apply, audit, roll back, back up and restore, against a real PostgreSQL.')
+    .version(version, '-V, --version')
+    .option('--db <url>', 'PostgreSQL 15+ URL [env DATABASE_URL; default: the embedded PostgreSQL 17 under .dbkit/]')
+    .option('--config <file>', 'config file [default: ./dbkit.config.json when present]')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ outputError: (text, write) => write(text) });
+  registerApply(program);
+  registerStatus(program);
+  registerDb(program);
+  registerBackups(program);
+  program.addHelpText('after', '\nExit codes: 0 ok; see README "Exit codes" (or dbkit help exit-codes) for the full table.');
+  program
+    .command('help-exit-codes', { hidden: true })
+    .description('print the exit code table')
+    .action(() => {
+      for (const [code, { exit, summary }] of Object.entries(ERROR_CODES)) process.stdout.write(`${String(exit).padStart(3)}  ${code.padEnd(22)} ${summary}\n`);
+    });
+  return program;
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  const onSignal = (signal: NodeJS.Signals) => {
+    const doc = errorDocument(new DbkitError('INTERRUPTED', `interrupted by ${signal}: the migration in progress (if any) is rolled back by the server; the database stays at the last completed migration`, { hint: 'run dbkit status to see where it stands' }));
+    if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ ok: false, error: doc }, null, 2)}\n`);
+    else printError(doc);
+    process.exit(doc.exitCode);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? 0 : ERROR_CODES.USAGE.exit;
+    }
+    const doc = errorDocument(error);
+    if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ ok: false, error: doc }, null, 2)}\n`);
+    else printError(doc);
+    if (doc.code === 'INTERNAL' && process.env.DBKIT_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    return doc.exitCode;
+  }
+}

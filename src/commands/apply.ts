@@ -1,0 +1,268 @@
+/**
+ * dbkit apply: pre-flight, lock, drift check, backup, each pending migration in its own
+ * transaction, validation counts. `applyMigrations` is the library API; `registerApply` the CLI.
+ */
+import { Command, Option } from 'commander';
+import type pg from 'pg';
+import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
+import { DbkitError } from '../errors.js';
+import type { Reporter } from '../output/terminal.js';
+import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withReadOnly } from '../db/scoped.js';
+import { listMigrationFiles } from '../migrations/files.js';
+import { loadMigrations, renderMigration, type LoadedMigration } from '../migrations/load.js';
+import { ensureTracking, recordChecksumSql } from '../migrations/tracking.js';
+import { runMigrationStep } from '../migrations/run.js';
+import { assertPlanRunnable, checkPrivileges, connectChecked, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
+import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
+import type { BackupManifest } from '../backup/manifest.js';
+import type { CheckResult } from '../core/validation.js';
+import { formatBytes, formatDuration } from '../core/duration.js';
+import { runtimeFor, settingOption } from '../runtime.js';
+import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  backup: boolean;
+}
+
+export const MIGRATION_RESULT_STATUSES = ['applied', 'failed', 'skipped', 'planned'] as const;
+export type MigrationResultStatus = (typeof MIGRATION_RESULT_STATUSES)[number];
+
+export interface MigrationResult {
+  name: string;
+  status: MigrationResultStatus;
+  durationMs: number | null;
+  /** Dry run only: the statements the migration would send. */
+  sql?: string[];
+  error?: ErrorDocument;
+}
+
+export interface BackupSummary {
+  id: string;
+  strategy: BackupManifest['strategy'];
+  location: BackupManifest['location'];
+  sizeBytes: number;
+  verified: boolean;
+  verification: string;
+  durationMs: number;
+}
+
+export interface ApplyReport {
+  command: 'apply';
+  ok: boolean;
+  dryRun: boolean;
+  database: { url: string; kind: DatabaseTarget['kind']; name: string };
+  server: { version: string; versionNum: number };
+  applied: string[];
+  pending: string[];
+  /** Migrations applied without dbkit (no checksum yet): their checksum is recorded now. */
+  adoptedChecksums: string[];
+  backup: BackupSummary | null;
+  backupSkipped: boolean;
+  migrations: MigrationResult[];
+  validation: CheckResult[];
+  error: ErrorDocument | null;
+  durationMs: number;
+}
+
+function summarise(m: BackupManifest): BackupSummary {
+  return { id: m.id, strategy: m.strategy, location: m.location, sizeBytes: m.sizeBytes, verified: m.verified, verification: m.verification.detail, durationMs: m.durationMs };
+}
+
+export async function applyMigrations(config: ResolvedConfig, options: ApplyOptions, reporter: Reporter): Promise<ApplyReport> {
+  const started = performance.now();
+  return withDatabaseTarget(config, reporter, async (target) => {
+    let step = reporter.step('connect');
+    const { client: probe, server } = await connectChecked(target).catch((error) => {
+      step.fail();
+      throw error;
+    });
+    step.done(`PostgreSQL ${server.version} as ${server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    const report: ApplyReport = {
+      command: 'apply',
+      ok: false,
+      dryRun: options.dryRun,
+      database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+      server: { version: server.version, versionNum: server.versionNum },
+      applied: [],
+      pending: [],
+      adoptedChecksums: [],
+      backup: null,
+      backupSkipped: !options.backup,
+      migrations: [],
+      validation: [],
+      error: null,
+      durationMs: 0,
+    };
+    let migrations: LoadedMigration[];
+    let backupPlan: BackupPlan | null = null;
+    try {
+      step = reporter.step('pre-flight');
+      try {
+        if (!options.dryRun) await checkPrivileges(probe, server);
+        migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
+        if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+      } catch (error) {
+        step.fail();
+        throw error;
+      }
+      step.done(`${migrations.length} migrations loadable${backupPlan ? `; backup by ${backupPlan.strategy === 'pg_dump' ? `pg_dump ${backupPlan.dump.version}` : 'template copy'}` : ''}`);
+      if (options.dryRun) return await dryRun(probe, migrations, report, reporter, config, started);
+    } finally {
+      await probe.end().catch(() => {});
+    }
+    if (!options.backup) reporter.warn('--no-backup: applying WITHOUT a backup. If a migration damages data there is nothing to restore from.');
+
+    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter };
+    step = reporter.step('lock');
+    return withMigrationLock(target, lockOptions, async (session) => {
+      step.done();
+      step = reporter.step('plan');
+      let plan = await readPlan(session.client, migrations);
+      try {
+        assertPlanRunnable(plan, config.migrationsDir, config.cwd);
+      } catch (error) {
+        step.fail();
+        throw error;
+      }
+      report.applied = plan.applied;
+      report.pending = plan.pending.map((m) => m.name);
+      report.adoptedChecksums = plan.unrecorded;
+      step.done(plan.pending.length === 0 ? 'nothing pending' : `${plan.pending.length} pending, ${plan.applied.length} applied, no drift`);
+      for (const m of plan.pending) reporter.info(`    ${m.name}`);
+      if (plan.unrecorded.length > 0) reporter.warn(`${plan.unrecorded.length} applied migration(s) have no recorded checksum (applied without dbkit); recording the current files' checksums.`);
+
+      if (plan.pending.length > 0 && backupPlan) {
+        step = reporter.step('backup');
+        const take = () => takeBackup({ config, target, server, plan: backupPlan!, reason: 'apply', migrations: plan.applied });
+        try {
+          const manifest = backupPlan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();
+          report.backup = summarise(manifest);
+          step.done(`${manifest.id} (${manifest.strategy === 'pg_dump' ? 'pg_dump archive' : `copy ${manifest.location.kind === 'database' ? manifest.location.database : ''}`}, ${formatBytes(manifest.sizeBytes)}): ${manifest.verification.detail}`);
+        } catch (error) {
+          step.fail();
+          throw error;
+        }
+        plan = await readPlan(session.client, migrations);
+        if (plan.pending.map((m) => m.name).join() !== report.pending.join()) {
+          throw new DbkitError('LOCK_BUSY', 'the migration state changed while the backup was taken (another tool applied migrations)', { hint: 'nothing was applied; re-run dbkit apply' });
+        }
+      }
+
+      await ensureTracking(session.client);
+      await recordUnrecorded(session.client, migrations, plan.unrecorded);
+      let failed = false;
+      for (const migration of plan.pending) {
+        if (failed) {
+          report.migrations.push({ name: migration.name, status: 'skipped', durationMs: null });
+          reporter.step(migration.name).skip('skipped: an earlier migration failed');
+          continue;
+        }
+        step = reporter.step(migration.name);
+        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name: migration.name, direction: 'up', lockTimeoutMs: config.lockTimeoutMs });
+        if (outcome.status === 'failed' && outcome.error) {
+          failed = true;
+          report.error = errorDocument(outcome.error);
+          report.migrations.push({ name: migration.name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
+          step.fail('failed, rolled back');
+        } else {
+          report.migrations.push({ name: migration.name, status: 'applied', durationMs: outcome.durationMs });
+          step.done();
+        }
+      }
+
+      const applied = (await readPlan(session.client, migrations)).applied;
+      report.applied = applied;
+      report.validation = await validateApplied(session.client, config, applied, reporter);
+      const validationFailed = report.validation.some((c) => !c.ok);
+      if (!report.error && validationFailed) {
+        const bad = report.validation.filter((c) => !c.ok);
+        report.error = errorDocument(
+          new DbkitError('VALIDATION_FAILED', `validation failed: ${bad.map((c) => `${c.label} (expected ${c.expected}, found ${c.actual})`).join('; ')}`, {
+            hint: report.backup ? `the migrations are applied; inspect, then roll back (dbkit rollback) or restore ${report.backup.id}` : 'inspect the database',
+          }),
+        );
+      }
+      report.ok = report.error === null;
+      report.durationMs = performance.now() - started;
+      return report;
+    });
+  });
+}
+
+async function recordUnrecorded(client: pg.ClientBase, migrations: readonly LoadedMigration[], names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const m = migrations.find((x) => x.name === name);
+    if (m) await client.query(recordChecksumSql(m.name, m.fileChecksum, m.sqlChecksum));
+  }
+}
+
+async function validateApplied(client: pg.ClientBase, config: ResolvedConfig, applied: readonly string[], reporter: Reporter): Promise<CheckResult[]> {
+  const expectations = await loadExpectations(config.migrationsDir);
+  const step = reporter.step('validation');
+  const results = await runValidation(client, expectations, applied.map((migration) => ({ migration, when: 'applied' as const })));
+  const bad = results.filter((r) => !r.ok).length;
+  if (bad > 0) step.fail(`${bad} of ${results.length} checks failed`);
+  else step.done(results.length === 0 ? 'no expectations declared' : `${results.length} checks passed`);
+  const c = reporter.color;
+  for (const r of results) reporter.info(`    ${r.ok ? c.green('✓') : c.red('✗')} ${r.label}${r.ok ? c.dim(`  ${r.actual}`) : `: expected ${r.expected}, found ${r.actual}`}`);
+  return results;
+}
+
+async function dryRun(client: pg.Client, migrations: LoadedMigration[], report: ApplyReport, reporter: Reporter, config: ResolvedConfig, started: number): Promise<ApplyReport> {
+  // Everything here runs in a READ ONLY transaction: not even dbkit's own bookkeeping is created.
+  await withReadOnly(client, async (ro) => {
+    const plan = await readPlan(ro, migrations);
+    assertPlanRunnable(plan, config.migrationsDir, config.cwd);
+    report.applied = plan.applied;
+    report.pending = plan.pending.map((m) => m.name);
+    report.adoptedChecksums = plan.unrecorded;
+    const db = { query: (sql: string, values?: unknown[]) => ro.query(sql, values), select: async (sql: string, values?: unknown[]) => (await ro.query(sql, values)).rows };
+    for (const migration of plan.pending) {
+      const rendered = await renderMigration(migration.module, 'up', db);
+      report.migrations.push({ name: migration.name, status: 'planned', durationMs: null, sql: rendered.statements });
+      reporter.block(reporter.color.bold(`-- ${migration.name}${rendered.transactional ? ' (one transaction)' : ' (NOT in a transaction)'}`));
+      reporter.block(`${rendered.statements.join('\n')}\n`);
+    }
+  });
+  reporter.info(report.pending.length === 0 ? 'Dry run: nothing pending.' : `Dry run: ${report.pending.length} migration(s) would be applied; nothing was changed.`);
+  report.ok = true;
+  report.durationMs = performance.now() - started;
+  return report;
+}
+
+export function renderApplySummary(report: ApplyReport, reporter: Reporter): void {
+  if (report.dryRun) return;
+  const applied = report.migrations.filter((m) => m.status === 'applied').length;
+  const c = reporter.color;
+  if (report.ok) {
+    const what = applied === 0 ? 'Nothing to apply: the database is up to date.' : `Applied ${applied} migration${applied === 1 ? '' : 's'} in ${formatDuration(report.durationMs)}.`;
+    reporter.info(c.green(what) + (report.backup ? ` Backup ${report.backup.id} taken first (dbkit restore ${report.backup.id} returns to it).` : ''));
+  } else if (report.backup) {
+    reporter.info(`Backup ${report.backup.id} was taken before any change.`);
+  }
+}
+
+export function registerApply(program: Command): void {
+  const command = program
+    .command('apply')
+    .description('Apply pending migrations: pre-flight, lock, drift check, verified backup, one transaction per migration, validation counts.')
+    .option('--dry-run', 'print the SQL each pending migration would run; change nothing at all', false)
+    .option('--no-backup', 'skip the pre-apply backup (said loudly; not recommended)')
+    .addOption(new Option('--backup-strategy <strategy>', 'auto | pg_dump | template [env DBKIT_BACKUP_STRATEGY; default auto]').choices(BACKUP_STRATEGIES));
+  for (const name of ['migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
+  command
+    .option('--json', 'print one JSON document (shape in README) instead of progress lines')
+    .addHelpText('after', '\nExamples:\n  $ npx dbkit apply                      # embedded PostgreSQL, zero configuration\n  $ DATABASE_URL=postgres://... npx dbkit apply --dry-run\n  $ npx dbkit apply --db "$DATABASE_URL" --lock-timeout 3s --json')
+    .action(async (opts: { dryRun: boolean; backup: boolean }, cmd: Command) => {
+      const runtime = runtimeFor(cmd);
+      const report = await applyMigrations(runtime.config, { dryRun: opts.dryRun, backup: opts.backup }, runtime.reporter);
+      if (runtime.json) runtime.printJson(report);
+      else renderApplySummary(report, runtime.reporter);
+      if (report.error) {
+        if (!runtime.json) printError(report.error);
+        process.exitCode = report.error.exitCode;
+      }
+    });
+}
