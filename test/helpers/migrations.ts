@@ -1,0 +1,33 @@
+/**
+ * Scratch copies of the migrations folder, for tests that edit, add or remove migrations.
+ */
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from './cli.ts';
+
+export const MIGRATIONS_DIR = path.join(ROOT, 'migrations');
+export const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR)
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.replace(/\.ts$/, ''))
+  .sort();
+
+/**
+ * A copy of the project's migrations/ (with support/ and policies/ beside it, as the imports
+ * expect), keeping only the first `count` migrations when given.
+ */
+export function copyMigrations(options: { count?: number } = {}): { root: string; dir: string; file(name: string): string; add(name: string, source: string): void; cleanup(): void } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'dbkit-migrations-'));
+  cpSync(path.join(ROOT, 'migrations'), path.join(root, 'migrations'), { recursive: true });
+  cpSync(path.join(ROOT, 'policies'), path.join(root, 'policies'), { recursive: true });
+  cpSync(path.join(ROOT, 'src'), path.join(root, 'src'), { recursive: true });
+  const dir = path.join(root, 'migrations');
+  if (options.count !== undefined) for (const name of MIGRATION_NAMES.slice(options.count)) rmSync(path.join(dir, `${name}.ts`));
+  return {
+    root,
+    dir,
+    file: (name) => path.join(dir, `${name}.ts`),
+    add: (name, source) => writeFileSync(path.join(dir, `${name}.ts`), source),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
