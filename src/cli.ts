@@ -3,7 +3,6 @@
  * and a documented exit code, in one place.
  */
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { DbkitError, ERROR_CODES } from './errors.js';
 import { errorDocument, printError } from './output/errors.js';
 import { registerApply } from './commands/apply.js';
@@ -11,13 +10,12 @@ import { registerStatus } from './commands/status.js';
 import { registerDb } from './commands/db.js';
 import { registerBackups } from './commands/backups.js';
 
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
+import { dbkitVersion } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('dbkit')
     .description('Postgres-first migrations and Row-Level Security: apply, audit, roll back, back up and restore, against a real PostgreSQL.')
-    .version(version, '-V, --version')
+    .version(dbkitVersion(), '-V, --version')
     .option('--db <url>', 'PostgreSQL 15+ URL [env DATABASE_URL; default: the embedded PostgreSQL 17 under .dbkit/]')
     .option('--config <file>', 'config file [default: ./dbkit.config.json when present]')
     .showHelpAfterError('(run with --help for usage)')
@@ -27,13 +25,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerDb(program);
   registerBackups(program);
-  program.addHelpText('after', '\nExit codes: 0 ok; see README "Exit codes" (or dbkit help exit-codes) for the full table.');
-  program
-    .command('help-exit-codes', { hidden: true })
-    .description('print the exit code table')
-    .action(() => {
-      for (const [code, { exit, summary }] of Object.entries(ERROR_CODES)) process.stdout.write(`${String(exit).padStart(3)}  ${code.padEnd(22)} ${summary}\n`);
-    });
+  program.addHelpText('after', `\nExit codes:\n${Object.entries(ERROR_CODES).map(([code, { exit }]) => `  ${String(exit).padStart(3)}  ${code}`).join('\n')}\n  (0 = success; meanings in README.md, "Exit codes")\n\nExample:\n  $ npx dbkit apply`);
   return program;
 }
 

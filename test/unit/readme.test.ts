@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderReadme } from '../../scripts/readme.ts';
+
+describe('README reference sections', () => {
+  it('match the code (run `npm run readme` after changing commands, settings or exit codes)', () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    expect(renderReadme(readme) === readme).toBe(true);
+  });
+});
