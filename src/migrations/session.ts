@@ -68,8 +68,12 @@ export interface LockOptions {
 
 async function sessionClient(target: DatabaseTarget, options: LockOptions): Promise<pg.Client> {
   const client = await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs });
-  // Fail fast instead of queueing behind application traffic.
-  await client.query(`SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}`);
+  // Fail fast instead of queueing behind application traffic; and if dbkit itself dies (SIGKILL,
+  // lost laptop), let the server notice within a second and roll the migration back instead of
+  // running it to completion while holding its locks.
+  await client.query(
+    `SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}; SET client_connection_check_interval = 1000`,
+  );
   return client;
 }
 
