@@ -82,7 +82,7 @@ export function classifyConnectError(error: unknown, url: string): DbkitError {
     return new DbkitError('DB_UNREACHABLE', `connection refused by ${host} (${where})`, { hint: 'is PostgreSQL running and listening on that host and port?' });
   }
   if (sys === 'ENOTFOUND' || sys === 'EAI_AGAIN') {
-    return new DbkitError('DB_UNREACHABLE', `host ${host} not found (${where})`, { hint: 'check the host name in the URL' });
+    return new DbkitError('DB_UNREACHABLE', `host ${host.replace(/:\d+$/, '')} not found (${where})`, { hint: 'check the host name in the URL' });
   }
   if (sys === 'ETIMEDOUT' || sys === 'EHOSTUNREACH' || sys === 'ENETUNREACH' || /timeout/i.test(errorMessage(error))) {
     return new DbkitError('DB_UNREACHABLE', `timed out connecting to ${host} (${where})`, { hint: 'check the host, port and any firewall; raise DBKIT_CONNECT_TIMEOUT for slow networks' });
