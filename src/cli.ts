@@ -49,7 +49,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
-      return error.exitCode === 0 ? 0 : ERROR_CODES.USAGE.exit;
+      if (error.exitCode === 0) return 0;
+      if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ ok: false, error: errorDocument(new DbkitError('USAGE', error.message.replace(/^error: /, ''))) }, null, 2)}\n`);
+      return ERROR_CODES.USAGE.exit;
     }
     const doc = errorDocument(error);
     if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ ok: false, error: doc }, null, 2)}\n`);
