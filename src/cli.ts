@@ -41,6 +41,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     else printError(doc);
     process.exit(doc.exitCode);
   };
+  // `dbkit status | head` closes the pipe early: stop writing, finish the work, exit normally.
+  const ignoreClosedPipe = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  };
+  process.stdout.on('error', ignoreClosedPipe);
+  process.stderr.on('error', ignoreClosedPipe);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
