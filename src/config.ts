@@ -148,6 +148,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
 
   const resolvePath = (p: string, base: string) => (path.isAbsolute(p) ? p : path.resolve(base, p));
   const cwd = sources.cwd;
+  const nullablePath = (p: string | undefined) => (p === undefined ? null : resolvePath(p, cwd));
   const db = get('databaseUrl');
   const stateDir = resolvePath(get('stateDir')?.value ?? '.dbkit', cwd);
   const config: ResolvedConfig = {
@@ -163,7 +164,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     connectTimeoutMs: get('connectTimeout')?.value ?? 10_000,
     backupStrategy: get('backupStrategy')?.value ?? 'auto',
     keepBackups: get('keepBackups')?.value ?? 0,
-    pgBinDir: get('pgBinDir')?.value ?? null,
+    pgBinDir: nullablePath(get('pgBinDir')?.value),
     embeddedPort: get('embeddedPort')?.value ?? null,
   };
   if (problems.length > 0) {

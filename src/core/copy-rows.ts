@@ -41,6 +41,18 @@ export function parseQualifiedName(text: string): string | null {
   return parts.length === 2 ? parts.join('.') : null;
 }
 
+/**
+ * The table of "public.t (a, b)", "public.t " (no columns: pg_dump leaves two spaces) or
+ * 'public."Events (2024)" (id)': the shortest prefix ending at a space that is a whole name.
+ */
+function copyTarget(text: string): string | null {
+  for (let end = text.indexOf(' '); end !== -1; end = text.indexOf(' ', end + 1)) {
+    const name = parseQualifiedName(text.slice(0, end));
+    if (name) return name;
+  }
+  return parseQualifiedName(text);
+}
+
 export class CopyRowCounter {
   readonly counts = new Map<string, number>();
   private current: string | null = null;
@@ -54,8 +66,8 @@ export class CopyRowCounter {
       return;
     }
     if (!text.startsWith('COPY ')) return;
-    const match = /^COPY (.+?)(?: \(.*\))? FROM stdin;$/.exec(text);
-    const name = match ? parseQualifiedName(match[1]!) : null;
+    const match = /^COPY (.+) FROM stdin;$/.exec(text);
+    const name = match ? copyTarget(match[1]!) : null;
     if (name) {
       this.current = name;
       this.counts.set(name, this.counts.get(name) ?? 0);

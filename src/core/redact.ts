@@ -4,15 +4,24 @@
  */
 
 const MASK = '***';
-const SECRET_QUERY_PARAMS = ['password', 'sslpassword', 'sslkey', 'sslcert', 'sslrootcert'];
+const SECRET_QUERY_PARAMS = ['password', 'sslpassword', 'sslkey', 'sslcert', 'sslrootcert'] as const;
+
+/**
+ * Parses only URLs with an authority ("scheme://..."). Without one, URL accepts "user:secret@host/db"
+ * (scheme "user:") or "postgres:user:secret@host/db" as an opaque path with no password to mask.
+ */
+function parseWithAuthority(url: string): URL | null {
+  if (!/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(url)) return null;
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
+}
 
 export function redactUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '<unparseable database URL>';
-  }
+  const parsed = parseWithAuthority(url);
+  if (!parsed) return '<unparseable database URL>';
   if (parsed.password) parsed.password = MASK;
   for (const key of SECRET_QUERY_PARAMS) {
     if (parsed.searchParams.has(key)) parsed.searchParams.set(key, MASK);
@@ -23,20 +32,18 @@ export function redactUrl(url: string): string {
 
 /** The secret parts of a URL (password and secret query parameters), decoded and raw. */
 export function secretsOf(url: string): string[] {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return [url];
-  }
+  const parsed = parseWithAuthority(url);
+  if (!parsed) return [url];
   const secrets = new Set<string>();
   if (parsed.password) {
     secrets.add(parsed.password);
     secrets.add(safeDecode(parsed.password));
   }
-  for (const key of SECRET_QUERY_PARAMS) {
-    const value = parsed.searchParams.get(key);
-    if (value) secrets.add(value);
+  for (const pair of parsed.search.slice(1).split('&')) {
+    const [entry] = new URLSearchParams(pair);
+    if (!entry || !pair.includes('=') || !(SECRET_QUERY_PARAMS as readonly string[]).includes(entry[0])) continue;
+    secrets.add(pair.slice(pair.indexOf('=') + 1));
+    secrets.add(entry[1]);
   }
   secrets.add(url);
   return [...secrets].filter((s) => s.length >= 3);

@@ -7,7 +7,7 @@ export function lineAndColumn(statement: string, position: number): { line: numb
   const before = chars.slice(0, Math.max(0, position - 1)).join('');
   const lines = before.split('\n');
   const line = lines.length;
-  const column = (lines[lines.length - 1] ?? '').length + 1;
+  const column = [...(lines[lines.length - 1] ?? '')].length + 1;
   const text = statement.split('\n')[line - 1] ?? '';
   return { line, column, text };
 }

@@ -23,15 +23,20 @@ export function checksumText(text: string): string {
   return createHash('sha256').update(normalised, 'utf8').digest('hex');
 }
 
+/** As node-pg-migrate reads it: a 17-digit prefix is a UTC time (YYYYMMDDhhmmssSSS), in ms. */
 function numericPrefix(name: string): number {
   const match = /^(\d+)/.exec(name);
-  return match ? Number(match[1]) : Number.POSITIVE_INFINITY;
+  if (!match) return Number.POSITIVE_INFINITY;
+  const p = match[1]!;
+  if (p.length === 17) return Date.parse(`${p.slice(0, 4)}-${p.slice(4, 6)}-${p.slice(6, 8)}T${p.slice(8, 10)}:${p.slice(10, 12)}:${p.slice(12, 14)}.${p.slice(14)}Z`);
+  return Number(p);
 }
 
+/** node-pg-migrate's order (its comparator is not exported): numeric prefix, then a numeric, punctuation-blind compare. */
 export function compareMigrationNames(a: string, b: string): number {
   const diff = numericPrefix(a) - numericPrefix(b);
-  if (diff !== 0 && Number.isFinite(diff)) return diff;
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (diff !== 0 && !Number.isNaN(diff)) return diff;
+  return a.localeCompare(b, undefined, { usage: 'sort', numeric: true, sensitivity: 'variant', ignorePunctuation: true });
 }
 
 export function listMigrationFiles(dir: string, cwd = process.cwd()): MigrationFile[] {

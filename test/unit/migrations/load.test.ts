@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MigrationBuilder } from 'node-pg-migrate';
+import { checksumText, listMigrationFiles } from '../../../src/migrations/files.ts';
+import { loadMigrationModule, loadMigrations, OfflineQueryError, renderMigration, sqlChecksumOf, type LoadedMigration, type MigrationModule } from '../../../src/migrations/load.ts';
+import { createPolicySql } from '../../../src/core/policy.ts';
+import { DbkitError } from '../../../src/errors.ts';
+import { lit } from '../../../migrations/support/provision.ts';
+import { policies } from '../../../policies/creatoros.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const MIGRATIONS_DIR = path.join(ROOT, 'migrations');
+const NAMES = ['20251028110000_supabase-compat', '20251028115000_creatoros-baseline', '20251028120000_mind-attribution', '20251028120001_kiss-rls'];
+
+const undoOf = (name: string) => `DO $dbkit$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT id, undo_sql FROM dbkit.provisioned_objects WHERE migration = '${name}' ORDER BY id DESC LOOP
+    EXECUTE r.undo_sql;
+    DELETE FROM dbkit.provisioned_objects WHERE id = r.id;
+  END LOOP;
+END
+$dbkit$;`;
+
+describe('the CreatorOS migrations, rendered offline', () => {
+  let migrations: LoadedMigration[];
+  beforeAll(async () => {
+    migrations = await loadMigrations(listMigrationFiles(MIGRATIONS_DIR, ROOT), ROOT);
+  });
+
+  it('load in order, each with an up and a real down', () => {
+    expect(migrations.map((m) => m.name)).toEqual(NAMES);
+    for (const m of migrations) {
+      expect(typeof m.module.up).toBe('function');
+      expect(typeof m.module.down).toBe('function');
+    }
+  });
+
+  it('render up without a database, in one transaction, starting with the undo ledger', async () => {
+    for (const m of migrations) {
+      const up = await renderMigration(m.module, 'up');
+      expect(up.transactional).toBe(true);
+      expect(up.statements.length).toBeGreaterThan(1);
+      expect(up.statements[0]).toMatch(/^CREATE SCHEMA IF NOT EXISTS dbkit;\nREVOKE ALL ON SCHEMA dbkit FROM PUBLIC;\nCREATE TABLE IF NOT EXISTS dbkit\.provisioned_objects \(/);
+      // every change records its undo in the same statement as the change
+      for (const statement of up.statements.slice(1).filter((s) => s.startsWith('DO $dbkit$'))) {
+        expect(statement).toContain(`INSERT INTO dbkit.provisioned_objects (migration, kind, name, undo_sql) VALUES ('${m.name}', `);
+      }
+    }
+  });
+
+  it('render down as a replay of the migration’s own ledger', async () => {
+    for (const m of migrations) {
+      expect(await renderMigration(m.module, 'down')).toEqual({ statements: [undoOf(m.name)], transactional: true });
+    }
+  });
+
+  it('create every declared policy from policies/, with exactly the SQL createPolicySql builds', async () => {
+    const rls = migrations.find((m) => m.name === '20251028120001_kiss-rls')!;
+    const sql = (await renderMigration(rls.module, 'up')).statements.join('\n');
+    expect(policies).toHaveLength(8);
+    for (const p of policies) expect(sql).toContain(`EXECUTE ${lit(createPolicySql(p))};`);
+    expect(sql.match(/EXECUTE 'CREATE POLICY /g)).toHaveLength(policies.length);
+  });
+
+  it('have an SQL checksum: sha256 of up, a marker and down, the same on every render', async () => {
+    for (const m of migrations) {
+      const up = await renderMigration(m.module, 'up');
+      const down = await renderMigration(m.module, 'down');
+      expect(m.sqlChecksum).toBe(checksumText(`${up.statements.join('\n')}\n-- down --\n${down.statements.join('\n')}`));
+      expect(await sqlChecksumOf(m.module)).toBe(m.sqlChecksum);
+    }
+    expect(new Set(migrations.map((m) => m.sqlChecksum)).size).toBe(NAMES.length);
+  });
+});
+
+describe('renderMigration and sqlChecksumOf on hand-made modules', () => {
+  const reads: MigrationModule = {
+    up: async (pgm: MigrationBuilder) => {
+      const rows = await pgm.db.select('SELECT 1 AS n');
+      pgm.sql(`SELECT ${rows.length}`);
+    },
+    down: (pgm) => pgm.sql('SELECT 0'),
+    shorthands: undefined,
+  };
+
+  it('refuses to build a migration that queries pgm.db offline', async () => {
+    await expect(renderMigration(reads, 'up')).rejects.toBeInstanceOf(OfflineQueryError);
+  });
+
+  it('gives such a migration a null SQL checksum (its SQL depends on the database)', async () => {
+    expect(await sqlChecksumOf(reads)).toBeNull();
+  });
+
+  it('builds it against a database given for planning', async () => {
+    const db = { query: async () => ({ rows: [] }), select: async () => [{ n: 1 }, { n: 2 }] };
+    expect(await renderMigration(reads, 'up', db)).toEqual({ statements: ['SELECT 2;'], transactional: true });
+  });
+
+  it('waits for a migration that finishes through the run callback', async () => {
+    const module: MigrationModule = {
+      up: (pgm, run) => {
+        setTimeout(() => {
+          pgm.sql('SELECT 42');
+          run!();
+        }, 5);
+      },
+      down: false,
+      shorthands: undefined,
+    };
+    expect(await renderMigration(module, 'up')).toEqual({ statements: ['SELECT 42;'], transactional: true });
+    expect(await renderMigration(module, 'down')).toEqual({ statements: [], transactional: true });
+  });
+
+  it('reports a migration that runs outside a transaction', async () => {
+    const module: MigrationModule = {
+      up: (pgm) => {
+        pgm.noTransaction();
+        pgm.sql('CREATE INDEX CONCURRENTLY i ON t (a)');
+      },
+      down: (pgm) => pgm.sql('DROP INDEX CONCURRENTLY i'),
+      shorthands: undefined,
+    };
+    expect(await renderMigration(module, 'up')).toEqual({ statements: ['CREATE INDEX CONCURRENTLY i ON t (a);'], transactional: false });
+  });
+
+  it('lets other build errors through (they are bugs in the migration, not a reason to skip the checksum)', async () => {
+    const broken: MigrationModule = { up: () => { throw new Error('typo'); }, down: false, shorthands: undefined };
+    await expect(sqlChecksumOf(broken)).rejects.toThrow('typo');
+  });
+});
+
+describe('loadMigrationModule', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-load-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function loadError(name: string, source: string): Promise<DbkitError> {
+    const file = path.join(dir, name);
+    writeFileSync(file, source);
+    try {
+      await loadMigrationModule({ name: name.replace(/\.\w+$/, ''), path: file, fileChecksum: 'x' }, dir);
+    } catch (error) {
+      expect(error).toBeInstanceOf(DbkitError);
+      expect((error as DbkitError).code).toBe('PREFLIGHT_FAILED');
+      return error as DbkitError;
+    }
+    throw new Error('expected PREFLIGHT_FAILED');
+  }
+
+  it('refuses a module without up', async () => {
+    expect((await loadError('1_no_up.ts', 'export const down = () => {};\n')).message).toBe('1_no_up.ts does not export an up function');
+  });
+
+  it('refuses a module without down, and accepts down = false as declared irreversible', async () => {
+    const error = await loadError('2_no_down.ts', 'export const up = () => {};\n');
+    expect(error.message).toBe('2_no_down.ts has no down: every migration needs a real down');
+    const file = path.join(dir, '3_irreversible.ts');
+    writeFileSync(file, 'export const up = () => {};\nexport const down = false;\n');
+    expect((await loadMigrationModule({ name: '3_irreversible', path: file, fileChecksum: 'x' }, dir)).down).toBe(false);
+  });
+
+  it('names a module that cannot be loaded', async () => {
+    expect((await loadError('4_syntax.ts', 'export const up = (;\n')).message).toMatch(/^4_syntax\.ts cannot be loaded: /);
+  });
+});
