@@ -11,8 +11,8 @@ import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { listMigrationFiles } from '../migrations/files.js';
 import { loadMigrations, renderMigration, type LoadedMigration } from '../migrations/load.js';
-import { ensureTracking, recordChecksumSql } from '../migrations/tracking.js';
-import { runMigrationStep } from '../migrations/run.js';
+import { recordChecksumSql } from '../migrations/tracking.js';
+import { runMigrationSteps } from '../migrations/run.js';
 import { assertPlanRunnable, checkPrivileges, connectChecked, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
@@ -108,86 +108,104 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
         throw error;
       }
       step.done(`${migrations.length} migrations loadable${backupPlan ? `; backup by ${backupPlan.strategy === 'pg_dump' ? `pg_dump ${backupPlan.dump.version}` : 'template copy'}` : ''}`);
-      if (options.dryRun) return await dryRun(probe, migrations, report, reporter, config, started);
-    } finally {
+    } catch (error) {
       await probe.end().catch(() => {});
+      throw error;
+    }
+    if (options.dryRun) {
+      try {
+        return await dryRun(probe, migrations, report, reporter, config, started);
+      } finally {
+        await probe.end().catch(() => {});
+      }
     }
     if (!options.backup) reporter.warn('--no-backup: applying WITHOUT a backup. If a migration damages data there is nothing to restore from.');
 
     const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter };
     step = reporter.step('lock');
-    return withMigrationLock(target, lockOptions, async (session) => {
-      step.done();
-      step = reporter.step('plan');
-      let plan = await readPlan(session.client, migrations);
-      try {
-        assertPlanRunnable(plan, config.migrationsDir, config.cwd);
-      } catch (error) {
-        step.fail();
-        throw error;
-      }
-      report.applied = plan.applied;
-      report.pending = plan.pending.map((m) => m.name);
-      report.adoptedChecksums = plan.unrecorded;
-      step.done(plan.pending.length === 0 ? 'nothing pending' : `${plan.pending.length} pending, ${plan.applied.length} applied, no drift`);
-      for (const m of plan.pending) reporter.info(`    ${m.name}`);
-      if (plan.unrecorded.length > 0) reporter.warn(`${plan.unrecorded.length} applied migration(s) have no recorded checksum (applied without dbkit); recording the current files' checksums.`);
-
-      if (plan.pending.length > 0 && backupPlan) {
-        step = reporter.step('backup');
-        const take = () => takeBackup({ config, target, server, plan: backupPlan!, reason: 'apply', migrations: plan.applied });
+    return withMigrationLock(
+      target,
+      lockOptions,
+      async (session) => {
+        step.done();
+        step = reporter.step('plan');
+        let plan = await readPlan(session.client, migrations);
         try {
-          const manifest = backupPlan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();
-          report.backup = summarise(manifest);
-          step.done(`${manifest.id} (${manifest.strategy === 'pg_dump' ? 'pg_dump archive' : `copy ${manifest.location.kind === 'database' ? manifest.location.database : ''}`}, ${formatBytes(manifest.sizeBytes)}): ${manifest.verification.detail}`);
+          assertPlanRunnable(plan, config.migrationsDir, config.cwd);
         } catch (error) {
           step.fail();
           throw error;
         }
-        plan = await readPlan(session.client, migrations);
-        if (plan.pending.map((m) => m.name).join() !== report.pending.join()) {
-          throw new DbkitError('LOCK_BUSY', 'the migration state changed while the backup was taken (another tool applied migrations)', { hint: 'nothing was applied; re-run dbkit apply' });
-        }
-      }
+        report.applied = plan.applied;
+        report.pending = plan.pending.map((m) => m.name);
+        report.adoptedChecksums = plan.unrecorded;
+        step.done(plan.pending.length === 0 ? 'nothing pending' : `${plan.pending.length} pending, ${plan.applied.length} applied, no drift`);
+        for (const m of plan.pending) reporter.info(`    ${m.name}`);
+        if (plan.unrecorded.length > 0) reporter.warn(`${plan.unrecorded.length} applied migration(s) have no recorded checksum (applied without dbkit); recording the current files' checksums.`);
 
-      await ensureTracking(session.client);
-      await recordUnrecorded(session.client, migrations, plan.unrecorded);
-      let failed = false;
-      for (const migration of plan.pending) {
-        if (failed) {
+        if (plan.pending.length > 0 && backupPlan) {
+          step = reporter.step('backup');
+          const take = () => takeBackup({ config, target, server, plan: backupPlan!, reason: 'apply', migrations: plan.applied });
+          try {
+            const manifest = backupPlan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();
+            report.backup = summarise(manifest);
+            step.done(`${manifest.id} (${manifest.strategy === 'pg_dump' ? 'pg_dump archive' : `copy ${manifest.location.kind === 'database' ? manifest.location.database : ''}`}, ${formatBytes(manifest.sizeBytes)}): ${manifest.verification.detail}`);
+          } catch (error) {
+            step.fail();
+            throw error;
+          }
+          if (backupPlan.strategy === 'template') {
+            // The lock was let go while the database was copied: make sure nobody applied meanwhile.
+            plan = await readPlan(session.client, migrations);
+            if (plan.pending.map((m) => m.name).join() !== report.pending.join()) {
+              throw new DbkitError('LOCK_BUSY', 'the migration state changed while the backup was taken (another tool applied migrations)', { hint: 'nothing was applied; re-run dbkit apply' });
+            }
+          }
+        }
+
+        await recordUnrecorded(session.client, migrations, plan.unrecorded);
+        const steps = new Map<string, ReturnType<Reporter['step']>>();
+        const outcomes = await runMigrationSteps({
+          client: session.client,
+          migrationsDir: config.migrationsDir,
+          migrations,
+          names: plan.pending.map((m) => m.name),
+          direction: 'up',
+          lockTimeoutMs: config.lockTimeoutMs,
+          onStart: (name) => steps.set(name, reporter.step(name)),
+          onFinish: (outcome) => (outcome.status === 'failed' ? steps.get(outcome.name)?.fail('failed, rolled back') : steps.get(outcome.name)?.done()),
+        });
+        for (const outcome of outcomes) {
+          if (outcome.status === 'failed' && outcome.error) {
+            report.error = errorDocument(outcome.error);
+            report.migrations.push({ name: outcome.name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
+          } else {
+            report.migrations.push({ name: outcome.name, status: 'applied', durationMs: outcome.durationMs });
+          }
+        }
+        for (const migration of plan.pending.slice(outcomes.length)) {
           report.migrations.push({ name: migration.name, status: 'skipped', durationMs: null });
           reporter.step(migration.name).skip('skipped: an earlier migration failed');
-          continue;
         }
-        step = reporter.step(migration.name);
-        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name: migration.name, direction: 'up', lockTimeoutMs: config.lockTimeoutMs });
-        if (outcome.status === 'failed' && outcome.error) {
-          failed = true;
-          report.error = errorDocument(outcome.error);
-          report.migrations.push({ name: migration.name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
-          step.fail('failed, rolled back');
-        } else {
-          report.migrations.push({ name: migration.name, status: 'applied', durationMs: outcome.durationMs });
-          step.done();
-        }
-      }
 
-      const applied = (await readPlan(session.client, migrations)).applied;
-      report.applied = applied;
-      report.validation = await validateApplied(session.client, config, applied, reporter);
-      const validationFailed = report.validation.some((c) => !c.ok);
-      if (!report.error && validationFailed) {
-        const bad = report.validation.filter((c) => !c.ok);
-        report.error = errorDocument(
-          new DbkitError('VALIDATION_FAILED', `validation failed: ${bad.map((c) => `${c.label} (expected ${c.expected}, found ${c.actual})`).join('; ')}`, {
-            hint: report.backup ? `the migrations are applied; inspect, then roll back (dbkit rollback) or restore ${report.backup.id}` : 'inspect the database',
-          }),
-        );
-      }
-      report.ok = report.error === null;
-      report.durationMs = performance.now() - started;
-      return report;
-    });
+        const applied = [...plan.applied, ...outcomes.filter((o) => o.status === 'applied').map((o) => o.name)];
+        report.applied = applied;
+        report.validation = await validateApplied(session.client, config, applied, reporter);
+        const validationFailed = report.validation.some((c) => !c.ok);
+        if (!report.error && validationFailed) {
+          const bad = report.validation.filter((c) => !c.ok);
+          report.error = errorDocument(
+            new DbkitError('VALIDATION_FAILED', `validation failed: ${bad.map((c) => `${c.label} (expected ${c.expected}, found ${c.actual})`).join('; ')}`, {
+              hint: report.backup ? `the migrations are applied; inspect, then roll back (dbkit rollback) or restore ${report.backup.id}` : 'inspect the database',
+            }),
+          );
+        }
+        report.ok = report.error === null;
+        report.durationMs = performance.now() - started;
+        return report;
+      },
+      probe,
+    );
   });
 }
 

@@ -3,7 +3,6 @@
  * for some, once it is reverted), declared as data beside the migrations and evaluated here,
  * purely, against a schema snapshot.
  */
-import type { SchemaSnapshot, RelationSnapshot } from './fingerprint.js';
 
 export type Check =
   | { kind: 'relations'; label: string; names: readonly string[]; present: boolean }
@@ -34,8 +33,26 @@ export interface RoleFacts {
   superuser: boolean;
 }
 
+/** The part of a schema snapshot the checks read (a full SchemaSnapshot fits it too). */
+export interface ValidationSnapshot {
+  relations: readonly {
+    name: string;
+    kind: string;
+    rls: boolean;
+    forceRls: boolean;
+    options: readonly string[];
+    grants: readonly string[];
+    columns: readonly { name: string }[];
+    indexes: readonly { name: string; valid: boolean }[];
+    policies: readonly { name: string }[];
+  }[];
+  functions: readonly { name: string }[];
+}
+
+type ValidationRelation = ValidationSnapshot['relations'][number];
+
 export interface Observed {
-  snapshot: SchemaSnapshot;
+  snapshot: ValidationSnapshot;
   roles: readonly RoleFacts[];
 }
 
@@ -53,7 +70,7 @@ const countWhere = <T>(items: readonly T[], predicate: (item: T) => boolean) => 
 
 function evaluate(check: Check, observed: Observed): { ok: boolean; expected: string; actual: string } {
   const relations = new Map(observed.snapshot.relations.map((r) => [r.name, r]));
-  const rel = (name: string): RelationSnapshot | undefined => relations.get(name);
+  const rel = (name: string): ValidationRelation | undefined => relations.get(name);
   const fraction = (n: number, total: number, want: number) => ({ ok: n === want, expected: `${want}/${total}`, actual: `${n}/${total}` });
   switch (check.kind) {
     case 'relations': {

@@ -2,7 +2,8 @@
  * Opening connections, and turning every way a connection can fail into one clear line with
  * the URL redacted and a distinct exit code.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../lazy.js';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import { redactUrl } from '../core/redact.js';
 
@@ -47,7 +48,8 @@ export function withDatabase(url: string, database: string): string {
 
 export async function connect(url: string, options: ConnectOptions = {}): Promise<pg.Client> {
   parseDatabaseUrl(url);
-  const client = new pg.Client({
+  const { Client } = await loadPg();
+  const client = new Client({
     connectionString: url,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: options.applicationName ?? 'dbkit',

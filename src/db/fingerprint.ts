@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { SYSTEM_SCHEMAS } from './catalog.js';
 import { fingerprintOf, type SchemaSnapshot, type Fingerprint } from '../core/fingerprint.js';
+import type { ValidationSnapshot } from '../core/validation.js';
 
 export const DBKIT_SCHEMA = 'dbkit';
 
@@ -88,4 +89,28 @@ export async function schemaSnapshot(client: pg.ClientBase, options: { includeDb
 
 export async function schemaFingerprint(client: pg.ClientBase, options: { includeDbkitSchema?: boolean } = {}): Promise<Fingerprint> {
   return fingerprintOf(await schemaSnapshot(client, options));
+}
+
+// The few facts validation checks read, without deparsing views, constraints or function bodies:
+// a fraction of the full snapshot's cost, paid after every apply.
+const VALIDATION_SQL = `
+SELECT json_build_object(
+  'relations', (SELECT coalesce(json_agg(json_build_object(
+      'name', n.nspname || '.' || c.relname, 'kind', c.relkind, 'rls', c.relrowsecurity, 'forceRls', c.relforcerowsecurity,
+      'options', coalesce(to_json(c.reloptions), '[]'::json),
+      'grants', ${aclOf('c.relacl', `'r'`, 'c.relowner')},
+      'columns', (SELECT coalesce(json_agg(json_build_object('name', a.attname)), '[]'::json) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+      'indexes', (SELECT coalesce(json_agg(json_build_object('name', i.relname, 'valid', x.indisvalid)), '[]'::json) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid),
+      'policies', (SELECT coalesce(json_agg(json_build_object('name', p.polname)), '[]'::json) FROM pg_policy p WHERE p.polrelid = c.oid)
+    )), '[]'::json)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg_%'),
+  'functions', (SELECT coalesce(json_agg(json_build_object('name', n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')')), '[]'::json)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg_%')
+) AS snapshot`;
+
+export async function validationSnapshot(client: pg.ClientBase): Promise<ValidationSnapshot> {
+  const { rows } = await client.query<{ snapshot: ValidationSnapshot }>(VALIDATION_SQL, [[...SYSTEM_SCHEMAS, DBKIT_SCHEMA]]);
+  return rows[0]!.snapshot;
 }

@@ -3,7 +3,7 @@
  * fork): dbkit hands it an already-locked connection, and a loader that appends the checksum
  * bookkeeping to the migration so that it commits or rolls back together with the migration.
  */
-import { runner } from 'node-pg-migrate';
+import { loadNodePgMigrate } from '../lazy.js';
 import type pg from 'pg';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
@@ -33,12 +33,13 @@ async function invoke(action: MigrationAction, pgm: MigrationBuilder): Promise<v
   else await action(pgm);
 }
 
-function withBookkeeping(migration: LoadedMigration): MigrationModule {
+function withBookkeeping(migration: LoadedMigration, onBuild: (name: string) => void): MigrationModule {
   const { module, name, fileChecksum, sqlChecksum } = migration;
   const down = module.down;
   return {
     shorthands: module.shorthands,
     up: async (pgm) => {
+      onBuild(name);
       await invoke(module.up, pgm);
       pgm.sql(recordChecksumSql(name, fileChecksum, sqlChecksum));
     },
@@ -46,6 +47,7 @@ function withBookkeeping(migration: LoadedMigration): MigrationModule {
       down === false
         ? false
         : async (pgm) => {
+            onBuild(name);
             await invoke(down, pgm);
             pgm.sql(forgetChecksumSql(name));
           },
@@ -60,31 +62,59 @@ export interface StepOutcome {
   error?: DbkitError;
 }
 
-export interface RunStepOptions {
+export interface RunStepsOptions {
   client: pg.ClientBase;
   migrationsDir: string;
   migrations: readonly LoadedMigration[];
-  name: string;
+  /** The migrations to run, in the order they run: pending ones oldest first for up, applied ones newest first for down. */
+  names: readonly string[];
   direction: Direction;
   lockTimeoutMs: number;
+  onStart?: (name: string) => void;
+  onFinish?: (outcome: StepOutcome) => void;
   log?: (line: string) => void;
 }
 
-export async function runMigrationStep(options: RunStepOptions): Promise<StepOutcome> {
-  const { client, name, direction } = options;
+/**
+ * Runs `names` through one runner() call; node-pg-migrate still gives each migration its own
+ * transaction. The bookkeeping wrapper sees each migration just before it runs, which gives
+ * per-migration progress and timings and guards against dbkit and the runner disagreeing on the
+ * order. Stops at the first failure; returns one outcome per migration that was attempted.
+ */
+export async function runMigrationSteps(options: RunStepsOptions): Promise<StepOutcome[]> {
+  const { client, direction, names } = options;
+  const outcomes: StepOutcome[] = [];
+  if (names.length === 0) return outcomes;
   const byPath = new Map(options.migrations.map((m) => [m.path, m]));
   const recorder = recordingClient(client);
   const log = options.log ?? (() => {});
-  const started = performance.now();
+  let current: { name: string; started: number } | null = null;
+  const finishCurrent = () => {
+    if (!current) return;
+    const outcome: StepOutcome = { name: current.name, direction, status: direction === 'up' ? 'applied' : 'reverted', durationMs: performance.now() - current.started };
+    outcomes.push(outcome);
+    options.onFinish?.(outcome);
+    current = null;
+  };
+  const onBuild = (name: string) => {
+    // The previous migration's transaction has committed once the runner builds the next one.
+    finishCurrent();
+    const expected = names[outcomes.length];
+    if (name !== expected) throw new Error(`node-pg-migrate was about to run ${name} where dbkit planned ${expected ?? 'nothing'}; nothing of it was run`);
+    current = { name, started: performance.now() };
+    options.onStart?.(name);
+  };
+  const { runner } = await loadNodePgMigrate();
   try {
     await runner({
       dbClient: recorder as unknown as pg.ClientBase,
       dir: options.migrationsDir,
       migrationsSchema: TRACKING_SCHEMA,
       migrationsTable: MIGRATIONS_TABLE,
+      createMigrationsSchema: true,
       direction,
-      file: name,
-      count: direction === 'down' ? 1 : Number.POSITIVE_INFINITY,
+      count: names.length,
+      ...(names.length === 1 ? { file: names[0] } : {}),
       noLock: true,
       singleTransaction: false,
       checkOrder: true,
@@ -95,18 +125,39 @@ export async function runMigrationStep(options: RunStepOptions): Promise<StepOut
             paths.map((p) => {
               const migration = byPath.get(p);
               if (!migration) throw new Error(`${p} appeared after dbkit read the migrations folder`);
-              return { id: p, filePaths: [p], actions: withBookkeeping(migration) };
+              return { id: p, filePaths: [p], actions: withBookkeeping(migration, onBuild) };
             }),
         },
       ],
       logger: { debug: () => {}, info: log, warn: log, error: () => {} },
     });
-    return { name, direction, status: direction === 'up' ? 'applied' : 'reverted', durationMs: performance.now() - started };
+    finishCurrent();
   } catch (error) {
     // The runner leaves an external client inside the failed transaction: end it.
     await client.query('ROLLBACK').catch(() => {});
-    return { name, direction, status: 'failed', durationMs: performance.now() - started, error: describeFailure(error, name, direction, recorder.lastStatement(), options.lockTimeoutMs) };
+    const failed: { name: string; started: number } = current ?? { name: names[outcomes.length] ?? names[0]!, started: performance.now() };
+    current = null;
+    const outcome: StepOutcome = {
+      name: failed.name,
+      direction,
+      status: 'failed',
+      durationMs: performance.now() - failed.started,
+      error: describeFailure(error, failed.name, direction, recorder.lastStatement(), options.lockTimeoutMs),
+    };
+    outcomes.push(outcome);
+    options.onFinish?.(outcome);
   }
+  return outcomes;
+}
+
+export interface RunStepOptions extends Omit<RunStepsOptions, 'names'> {
+  name: string;
+}
+
+/** Runs a single migration in one direction (its own transaction). */
+export async function runMigrationStep(options: RunStepOptions): Promise<StepOutcome> {
+  const [outcome] = await runMigrationSteps({ ...options, names: [options.name] });
+  return outcome!;
 }
 
 function describeFailure(error: unknown, name: string, direction: Direction, statement: string, lockTimeoutMs: number): DbkitError {

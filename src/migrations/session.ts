@@ -5,13 +5,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { jiti } from 'node-pg-migrate';
+import { loadNodePgMigrate } from '../lazy.js';
 import { DbkitError, errorMessage } from '../errors.js';
 import { connect, withDatabase } from '../db/connect.js';
 import { serverInfo, type ServerInfo } from '../db/catalog.js';
 import { lockKeyFor, withAdvisoryLock } from '../db/scoped.js';
 import type { DatabaseTarget } from '../db/target.js';
-import { schemaSnapshot } from '../db/fingerprint.js';
+import { validationSnapshot } from '../db/fingerprint.js';
 import type { Reporter } from '../output/terminal.js';
 import { maintenanceDatabase } from '../backup/template.js';
 import { rolesMentioned, validate, type CheckResult, type ExpectationSet, type ValidationTarget } from '../core/validation.js';
@@ -68,22 +68,31 @@ export interface LockOptions {
 
 async function sessionClient(target: DatabaseTarget, options: LockOptions): Promise<pg.Client> {
   const client = await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs });
+  await configureSession(client, options);
+  return client;
+}
+
+async function configureSession(client: pg.Client, options: LockOptions): Promise<void> {
   // Fail fast instead of queueing behind application traffic; and if dbkit itself dies (SIGKILL,
   // lost laptop), let the server notice within a second and roll the migration back instead of
   // running it to completion while holding its locks.
   await client.query(
     `SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}; SET client_connection_check_interval = 1000`,
   );
-  return client;
 }
 
-export async function withMigrationLock<T>(target: DatabaseTarget, options: LockOptions, fn: (session: LockedSession) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` holding the migration lock of the target database. `connection`, when given, is an
+ * open connection to the target that the session takes over (and closes).
+ */
+export async function withMigrationLock<T>(target: DatabaseTarget, options: LockOptions, fn: (session: LockedSession) => Promise<T>, connection?: pg.Client): Promise<T> {
   const key = lockKeyFor(target.databaseName);
   const onWaiting = (holder: { pid: number; application: string } | null) =>
     options.reporter.info(`Waiting up to ${Math.round(options.lockWaitMs / 1000)} s for another dbkit operation on ${target.databaseName}${holder ? ` (pid ${holder.pid}, ${holder.application || 'unknown'})` : ''} to finish...`);
 
   const inner = async (): Promise<T> => {
-    let client = await sessionClient(target, options);
+    let client = connection ?? (await sessionClient(target, options));
+    if (connection) await configureSession(connection, options);
     const lockAndRun = async <R>(c: pg.Client, body: () => Promise<R>) => withAdvisoryLock(c, key, options.lockWaitMs, body, { onWaiting });
     try {
       return await lockAndRun(client, async () => {
@@ -110,11 +119,16 @@ export async function withMigrationLock<T>(target: DatabaseTarget, options: Lock
   };
 
   if (!options.exclusiveCopy) return inner();
-  const maintenance = await connect(withDatabase(target.url, maintenanceDatabase(target.databaseName)), { connectTimeoutMs: target.connectTimeoutMs });
   try {
-    return await withAdvisoryLock(maintenance, key, options.lockWaitMs, inner, { onWaiting });
+    const maintenance = await connect(withDatabase(target.url, maintenanceDatabase(target.databaseName)), { connectTimeoutMs: target.connectTimeoutMs });
+    try {
+      return await withAdvisoryLock(maintenance, key, options.lockWaitMs, inner, { onWaiting });
+    } finally {
+      await maintenance.end().catch(() => {});
+    }
   } finally {
-    await maintenance.end().catch(() => {});
+    // inner() closes it; this covers failing before inner() ran.
+    await connection?.end().catch(() => {});
   }
 }
 
@@ -148,6 +162,7 @@ export async function loadExpectations(migrationsDir: string): Promise<Expectati
   let set: ExpectationSet = {};
   if (file) {
     try {
+      const { jiti } = await loadNodePgMigrate();
       const mod = (await jiti.import(file)) as { expectations?: ExpectationSet };
       set = mod.expectations ?? {};
     } catch (error) {
@@ -160,7 +175,7 @@ export async function loadExpectations(migrationsDir: string): Promise<Expectati
 
 export async function runValidation(client: pg.ClientBase, expectations: ExpectationSet, targets: readonly ValidationTarget[]): Promise<CheckResult[]> {
   if (targets.every((t) => !expectations[t.migration])) return [];
-  const snapshot = await schemaSnapshot(client);
+  const snapshot = await validationSnapshot(client);
   const { rows: roles } = await client.query<{ name: string; bypassRls: boolean; superuser: boolean }>(
     'SELECT rolname AS name, rolbypassrls AS "bypassRls", rolsuper AS superuser FROM pg_roles WHERE rolname = ANY($1)',
     [rolesMentioned(expectations)],

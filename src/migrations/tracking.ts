@@ -10,14 +10,7 @@ export const TRACKING_SCHEMA = 'dbkit';
 export const MIGRATIONS_TABLE = 'migrations';
 export const CHECKSUMS_TABLE = 'migration_checksums';
 
-export const TRACKING_DDL = `
-CREATE SCHEMA IF NOT EXISTS ${TRACKING_SCHEMA};
-REVOKE ALL ON SCHEMA ${TRACKING_SCHEMA} FROM PUBLIC;
-CREATE TABLE IF NOT EXISTS ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} (
-  id serial PRIMARY KEY,
-  name varchar(255) NOT NULL,
-  run_on timestamp NOT NULL
-);
+const CHECKSUMS_DDL = `REVOKE ALL ON SCHEMA ${TRACKING_SCHEMA} FROM PUBLIC;
 CREATE TABLE IF NOT EXISTS ${TRACKING_SCHEMA}.${CHECKSUMS_TABLE} (
   name text PRIMARY KEY,
   file_checksum text NOT NULL,
@@ -25,6 +18,15 @@ CREATE TABLE IF NOT EXISTS ${TRACKING_SCHEMA}.${CHECKSUMS_TABLE} (
   recorded_at timestamptz NOT NULL DEFAULT now(),
   recorded_by text NOT NULL DEFAULT current_user
 );`;
+
+export const TRACKING_DDL = `
+CREATE SCHEMA IF NOT EXISTS ${TRACKING_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} (
+  id serial PRIMARY KEY,
+  name varchar(255) NOT NULL,
+  run_on timestamp NOT NULL
+);
+${CHECKSUMS_DDL}`;
 
 export interface AppliedMigration {
   name: string;
@@ -57,8 +59,10 @@ export async function readApplied(client: pg.ClientBase): Promise<AppliedMigrati
   return rows;
 }
 
+/** Bookkeeping appended to a migration's up: creates the checksum table on first use (in the same transaction) and records the checksum. */
 export function recordChecksumSql(name: string, fileChecksum: string, sqlChecksum: string | null): string {
-  return `INSERT INTO ${TRACKING_SCHEMA}.${CHECKSUMS_TABLE} (name, file_checksum, sql_checksum) VALUES (${quoteLiteral(name)}, ${quoteLiteral(fileChecksum)}, ${
+  return `${CHECKSUMS_DDL}
+INSERT INTO ${TRACKING_SCHEMA}.${CHECKSUMS_TABLE} (name, file_checksum, sql_checksum) VALUES (${quoteLiteral(name)}, ${quoteLiteral(fileChecksum)}, ${
     sqlChecksum === null ? 'NULL' : quoteLiteral(sqlChecksum)
   }) ON CONFLICT (name) DO UPDATE SET file_checksum = EXCLUDED.file_checksum, sql_checksum = EXCLUDED.sql_checksum, recorded_at = now(), recorded_by = current_user;`;
 }
