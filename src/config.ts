@@ -59,7 +59,7 @@ function nonNegativeInt(raw: string): Parsed<number> {
 }
 
 function port(raw: string): Parsed<number> {
-  const n = Number(raw);
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : { error: `'${raw}' is not a TCP port` };
 }
 

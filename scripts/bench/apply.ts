@@ -18,7 +18,7 @@ import path from 'node:path';
 import { runner } from 'node-pg-migrate';
 import { resolveConfig, type ResolvedConfig } from '../../src/config.ts';
 import { applyMigrations } from '../../src/commands/apply.ts';
-import { acquireEmbedded, destroyEmbedded, readState } from '../../src/embedded/cluster.ts';
+import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
 import { connectChecked } from '../../src/migrations/session.ts';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../../src/backup/take.ts';
 import { redactUrl } from '../../src/core/redact.ts';
@@ -219,11 +219,9 @@ function render(results: ServerResult[], startup: { dbkit: number; node: number 
   return `${out.join('\n')}\n`;
 }
 
-/** Stops the embedded cluster and deletes it (as root its data lives under /var/tmp, outside stateDir). */
+/** Stops the embedded cluster and deletes it, wherever its data lives. */
 async function removeCluster(stateDir: string): Promise<void> {
-  const clusterDir = readState(stateDir)?.clusterDir;
   await destroyEmbedded(stateDir).catch((error) => process.stderr.write(`could not stop the embedded cluster: ${String(error)}\n`));
-  if (clusterDir) rmSync(clusterDir, { recursive: true, force: true });
   rmSync(stateDir, { recursive: true, force: true });
 }
 

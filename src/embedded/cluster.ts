@@ -301,6 +301,8 @@ export async function destroyEmbedded(stateDir: string): Promise<boolean> {
     await stopServer(state);
     rmSync(dataDirOf(state), { recursive: true, force: true });
     rmSync(runDirOf(state), { recursive: true, force: true });
+    // The cluster may live outside the state dir (/var/tmp/dbkit-<hash> when root cannot share it).
+    rmSync(state.clusterDir, { recursive: true, force: true });
     rmSync(paths.stateFile, { force: true });
     rmSync(paths.persistentMarker, { force: true });
     if (existsSync(paths.leasesDir)) for (const f of readdirSync(paths.leasesDir)) rmSync(path.join(paths.leasesDir, f), { force: true });

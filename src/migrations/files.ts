@@ -50,7 +50,9 @@ export function listMigrationFiles(dir: string, cwd = process.cwd()): MigrationF
   const seen = new Map<string, string>();
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     // Subfolders hold support code (helpers, expectations); dotfiles are ignored, as in node-pg-migrate.
-    if (!entry.isFile() || entry.name.startsWith('.')) continue;
+    if (entry.name.startsWith('.')) continue;
+    // node-pg-migrate runs symlinked migration files too.
+    if (!entry.isFile() && !(entry.isSymbolicLink() && statSync(path.join(dir, entry.name), { throwIfNoEntry: false })?.isFile())) continue;
     const ext = path.extname(entry.name);
     if (entry.name.endsWith('.d.ts')) continue;
     if (!MIGRATION_EXTENSIONS.includes(ext as (typeof MIGRATION_EXTENSIONS)[number])) {

@@ -2,7 +2,7 @@
  * Runs the built CLI (bin/dbkit.js) as a user would, in a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -27,7 +27,10 @@ export interface CliOptions {
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, DATABASE_URL: undefined };
   for (const key of Object.keys(env)) if (key.startsWith('DBKIT_')) delete env[key];
+  // mkdtemp makes a 0700 folder, which the postgres OS user (the embedded cluster, when root)
+  // could not reach; the cluster would then be put under /var/tmp instead.
   env.DBKIT_STATE_DIR = mkdtempSync(path.join(os.tmpdir(), 'dbkit-cli-'));
+  chmodSync(env.DBKIT_STATE_DIR, 0o755);
   return { ...env, ...extra };
 }
 

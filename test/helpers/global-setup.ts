@@ -3,11 +3,11 @@
  * project's .dbkit/), plus the external server from DATABASE_URL when given. Tests get both
  * through `inject()` and create their own databases in them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { acquireEmbedded, stopEmbedded } from '../../src/embedded/cluster.ts';
+import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,6 +18,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-test-'));
+  chmodSync(stateDir, 0o755);
   const lease = await acquireEmbedded(stateDir, { persistent: true });
   await lease.release();
   const admin = new URL(lease.url);
@@ -29,7 +30,7 @@ export default async function setup(project: TestProject) {
     process.stdout.write('\n[dbkit tests] DATABASE_URL is not set: running against the embedded PostgreSQL 17 only. Set DATABASE_URL to a PostgreSQL 15+ (e.g. postgres://postgres@127.0.0.1:5432/postgres) to also test an external server.\n\n');
   }
   return async () => {
-    await stopEmbedded(stateDir);
+    await destroyEmbedded(stateDir);
     rmSync(stateDir, { recursive: true, force: true });
   };
 }

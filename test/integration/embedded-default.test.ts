@@ -15,7 +15,7 @@ describe('zero-configuration embedded cluster', () => {
   const env = cleanEnv();
   const stateDir = env.DBKIT_STATE_DIR!;
   afterAll(async () => {
-    await runCli(['db', 'stop'], { env });
+    await runCli(['db', 'reset', '--yes'], { env });
     rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -28,6 +28,8 @@ describe('zero-configuration embedded cluster', () => {
     const state = JSON.parse(readFileSync(path.join(stateDir, 'embedded.json'), 'utf8')) as { password: string; clusterDir: string };
     expect(result.stdout + result.stderr).not.toContain(state.password);
     expect(existsSync(path.join(state.clusterDir, 'pg', 'PG_VERSION'))).toBe(true);
+    // a state dir the postgres OS user can reach keeps the cluster inside it
+    expect(state.clusterDir).toBe(path.join(stateDir, 'embedded'));
     // the command started the cluster, so it stopped it when done
     expect(existsSync(path.join(state.clusterDir, 'pg', 'postmaster.pid'))).toBe(false);
     expect(readFileSync(path.join(stateDir, '.gitignore'), 'utf8')).toContain('*');
