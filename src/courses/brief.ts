@@ -74,10 +74,11 @@ function icpProfile(lines: readonly string[], headings: readonly Heading[], inde
   const sections: JsonObject = {};
   subs.forEach((sub, i) => {
     if (sub.level !== heading.level + 1) return;
-    const block = readBlock(sectionLines(body, subs, i).filter((l) => !/^#{1,6}\s/.test(l)));
-    const value: unknown[] = [...block.items, ...Object.entries(block.fields).map(([k, v]) => `${k}: ${String(v)}`)];
-    if (block.text) value.push(block.text);
-    sections[snakeKey(sub.text)] = value;
+    // A subsection keeps its lines as written: bullets without their marker, paragraphs as lines.
+    sections[snakeKey(sub.text)] = sectionLines(body, subs, i)
+      .map((l) => l.trim())
+      .filter((l) => l && !/^#{1,6}\s/.test(l))
+      .map((l) => l.replace(/^([-*+]|\d+\.)\s+/, ''));
   });
   if (Object.keys(sections).length > 0) profile.sections = sections;
   const name = heading.text.replace(/^\d+(\.\d+)*\.?\s*/, '').trim() || 'ICP';

@@ -51,7 +51,7 @@ const MODULE_KEYS = new Set(['number', 'slug', 'title', 'lessons', 'description'
 
 export function parseCurriculum(text: string): { curriculum: Curriculum | null; problems: CourseProblem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const problems: CourseProblem[] = [];
   const at = (node: YamlNode | null | undefined) => {
     const offset = node?.range?.[0];
