@@ -61,8 +61,12 @@ export function parseCurriculum(text: string): { curriculum: Curriculum | null; 
   };
   const problem = (node: YamlNode | null | undefined, message: string) => problems.push({ kind: 'shape', file: CURRICULUM_FILE, ...at(node), message });
   if (doc.errors.length > 0) {
+    const seen = new Set<string>();
     for (const error of doc.errors) {
       const pos = error.linePos?.[0];
+      const key = `${pos?.line}:${pos?.col}:${error.code}`;
+      if (seen.has(key)) continue; // the parser reports one unclosed bracket once per enclosing node
+      seen.add(key);
       problems.push({ kind: 'yaml', file: CURRICULUM_FILE, ...(pos ? { line: pos.line, column: pos.col } : {}), message: `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
     }
     return { curriculum: null, problems };
