@@ -18,6 +18,8 @@ export const CONTENT_TYPES = ['course_outline', 'course_module', 'course_lesson'
 export type ContentType = (typeof CONTENT_TYPES)[number] | (string & {});
 
 export interface Statement {
+  /** Prepared once per connection under this name (the planning of these CTEs costs more than running them). */
+  name?: string;
   text: string;
   values: unknown[];
 }
@@ -108,6 +110,7 @@ SELECT (SELECT id FROM upserted) AS id, (SELECT inserted FROM upserted) AS inser
 
 export function upsertProject(input: ProjectInput): Statement {
   return {
+    name: 'dbkit_upsert_project',
     text: UPSERT_PROJECT,
     values: [input.slug, input.name, input.projectType ?? null, input.description ?? null, JSON.stringify(input.metadata ?? {}), input.status ?? null, input.creatorMind ?? null, input.personaMind ?? null],
   };
@@ -149,7 +152,7 @@ ON CONFLICT (project_id, slug) DO UPDATE SET
 RETURNING c.id, c.slug, (c.xmax = 0) AS inserted`;
 
 export function upsertNodes(projectSlug: string, nodes: readonly NodeRecord[]): Statement {
-  return { text: UPSERT_NODES, values: [projectSlug, JSON.stringify(nodes)] };
+  return { name: 'dbkit_upsert_nodes', text: UPSERT_NODES, values: [projectSlug, JSON.stringify(nodes)] };
 }
 
 /** Why a write that returned no row wrote nothing: which of its references does not exist. */
