@@ -137,7 +137,7 @@ async function main() {
     if (applied.status !== 0) throw new Error(`dbkit apply failed: ${applied.stderr}`);
     const c = new pg.Client({ connectionString: url });
     await c.connect();
-    const version = (await c.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const version = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
     await c.end();
     process.stdout.write(`PostgreSQL ${version} (${embedded ? 'embedded' : 'DATABASE_URL'}), ${os.cpus().length} cores\n\n`);
     await batchVersusSingles(url, Number(values.rounds));
