@@ -59,9 +59,9 @@ async function readMarkdownDir(dir: string): Promise<Record<string, string>> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw error;
   }
-  const out: Record<string, string> = {};
-  for (const name of names.sort()) out[name] = await readFile(path.join(dir, name), 'utf8');
-  return out;
+  const sorted = names.sort();
+  const texts = await Promise.all(sorted.map((name) => readFile(path.join(dir, name), 'utf8')));
+  return Object.fromEntries(sorted.map((name, i) => [name, texts[i]!]));
 }
 
 export async function readCourseFolder(dir: string, cwd: string): Promise<CourseFolder> {

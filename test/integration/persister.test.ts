@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CoursePersister } from '../../src/persist/persister.ts';
 import { sha256 } from '../../src/courses/model.ts';
@@ -208,6 +209,30 @@ describe.each(testServers())('CoursePersister on $name', (server) => {
       await unblockDatabase(server, db);
       files.cleanup();
     }
+  });
+
+  it('retries a statement timeout once (a lock held elsewhere), and gives up on the second', async () => {
+    const clock = testClock();
+    const { p, log } = open({ clock, retryDelayMs: 2000, statementTimeoutMs: 300 });
+    await p.persistProject({ slug: 'c1', name: 'C1' });
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE public.contents IN EXCLUSIVE MODE');
+      const stuck = await p.persistContent('c1', { slug: 'a', title: 'A', contentType: 'course_outline' });
+      expect(stuck.status === 'failed' && [stuck.failure.kind, stuck.failure.sqlstate, stuck.failure.attempts]).toEqual(['timeout', '57014', 2]);
+      clock.onNextSleep(async () => {
+        await locker.query('COMMIT');
+      });
+      const freed = await p.persistContent('c1', { slug: 'b', title: 'B', contentType: 'course_outline' });
+      expect(freed.status).toBe('written');
+    } finally {
+      await locker.end();
+    }
+    expect(clock.sleeps).toEqual([2000, 2000]);
+    expect(p.stats()).toMatchObject({ written: 2, failed: 1, retries: 2, breaker: 'closed' });
+    expect(log.lines.filter((l) => l.includes('statement timeout'))).toHaveLength(3);
   });
 
   it('retries a connection failure once after the delay, and the retry can succeed', async () => {
