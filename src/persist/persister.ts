@@ -7,9 +7,6 @@
  * failures the circuit breaker skips database writes for a cool-down, said once, and closes again
  * when a trial write gets through.
  */
-import { mkdir, rename, writeFile, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import pg from 'pg';
 import { pgErrorInfo, errorMessage } from '../errors.js';
 import { scrub, secretsOf } from '../core/redact.js';
@@ -17,6 +14,8 @@ import { admit, CLOSED, recordFailure, recordSuccess, type BreakerConfig, type B
 import { classifyFailure, isRetryable, type FailureKind } from './classify.js';
 import { DEFAULT_BREAKER, DEFAULT_RETRY_DELAY_MS, persistSettingsFromEnv, stderrLogger, systemClock, type Clock, type PersistLogger, type PersisterOptions } from './options.js';
 import * as sql from './sql.js';
+import { batchProblem } from './sql.js';
+import { writeFileAtomic } from './files.js';
 
 export const SKIP_REASONS = ['disabled', 'no-url', 'circuit-open'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
@@ -97,15 +96,7 @@ export class CoursePersister {
 
   /** Writes the file (atomically: temp file + rename) and then runs the database write. A file error throws; a database error never does. */
   async dualWrite<T>(file: string, content: string | Uint8Array, persist: (persister: this) => Promise<PersistResult<T>>): Promise<{ file: string; db: PersistResult<T> }> {
-    await mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await writeFile(temp, content);
-      await rename(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true }).catch(() => {});
-      throw error;
-    }
+    await writeFileAtomic(file, content);
     return { file, db: await persist(this) };
   }
 
@@ -304,17 +295,4 @@ export class CoursePersister {
       }
     }
   }
-}
-
-/** Checks a batch the database would reject with a cryptic message. */
-export function batchProblem(records: readonly sql.NodeRecord[]): string | null {
-  const seen = new Set<string>();
-  for (const r of records) {
-    if (seen.has(r.slug)) return `slug '${r.slug}' appears twice in one batch`;
-    seen.add(r.slug);
-    if (r.parent_slug === r.slug) return `content '${r.slug}' cannot be its own parent`;
-    if (r.sequence_order !== null && !Number.isInteger(r.sequence_order)) return `sequence order ${r.sequence_order} of '${r.slug}' is not a whole number`;
-    if (r.fidelity_score !== null && !Number.isFinite(r.fidelity_score)) return `fidelity score of '${r.slug}' is not a finite number`;
-  }
-  return null;
 }

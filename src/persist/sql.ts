@@ -224,3 +224,16 @@ export function upsertAudienceProfile(projectSlug: string, name: string, profile
     values: [projectSlug, name, JSON.stringify(profile)],
   };
 }
+
+/** Checks a batch the database would reject with a cryptic message. */
+export function batchProblem(records: readonly NodeRecord[]): string | null {
+  const seen = new Set<string>();
+  for (const r of records) {
+    if (seen.has(r.slug)) return `slug '${r.slug}' appears twice in one batch`;
+    seen.add(r.slug);
+    if (r.parent_slug === r.slug) return `content '${r.slug}' cannot be its own parent`;
+    if (r.sequence_order !== null && !Number.isInteger(r.sequence_order)) return `sequence order ${r.sequence_order} of '${r.slug}' is not a whole number`;
+    if (r.fidelity_score !== null && !Number.isFinite(r.fidelity_score)) return `fidelity score of '${r.slug}' is not a finite number`;
+  }
+  return null;
+}
