@@ -1,8 +1,7 @@
 /**
  * The filesystem edge of course handling: which folders are courses, and reading one into memory.
  */
-import { existsSync, statSync, readdirSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DbkitError } from '../errors.js';
 import { BRIEF_FILE, CURRICULUM_FILE, LESSONS_DIR, RESEARCH_DIR, type CourseFolder } from './model.js';
@@ -42,35 +41,36 @@ export function expandCourseDirs(args: readonly string[], cwd: string): string[]
   return out;
 }
 
-async function readOptional(file: string): Promise<string | null> {
+// Synchronous on purpose: a course is a few dozen small files, and the async calls' thread-pool
+// round trips cost more than the reads (measured on 200 courses).
+function readOptional(file: string): string | null {
   try {
-    return await readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
 }
 
-async function readMarkdownDir(dir: string): Promise<Record<string, string>> {
+function readMarkdownDir(dir: string): Record<string, string> {
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile() && d.name.toLowerCase().endsWith('.md')).map((d) => d.name);
+    names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() && d.name.toLowerCase().endsWith('.md')).map((d) => d.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw error;
   }
-  const sorted = names.sort();
-  const texts = await Promise.all(sorted.map((name) => readFile(path.join(dir, name), 'utf8')));
-  return Object.fromEntries(sorted.map((name, i) => [name, texts[i]!]));
+  return Object.fromEntries(names.sort().map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]));
 }
 
 export async function readCourseFolder(dir: string, cwd: string): Promise<CourseFolder> {
   const full = path.resolve(cwd, dir);
-  const [brief, curriculum, lessons, research] = await Promise.all([
-    readOptional(path.join(full, BRIEF_FILE)),
-    readOptional(path.join(full, CURRICULUM_FILE)),
-    readMarkdownDir(path.join(full, LESSONS_DIR)),
-    readMarkdownDir(path.join(full, RESEARCH_DIR)),
-  ]);
-  return { dir, name: path.basename(full), brief, curriculum, lessons, research };
+  return {
+    dir,
+    name: path.basename(full),
+    brief: readOptional(path.join(full, BRIEF_FILE)),
+    curriculum: readOptional(path.join(full, CURRICULUM_FILE)),
+    lessons: readMarkdownDir(path.join(full, LESSONS_DIR)),
+    research: readMarkdownDir(path.join(full, RESEARCH_DIR)),
+  };
 }

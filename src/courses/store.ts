@@ -35,7 +35,7 @@ SELECT json_build_object(
 ) AS state`;
 
 export async function readCourseState(client: pg.ClientBase, projectSlug: string): Promise<DbCourseState> {
-  const { rows } = await client.query<{ state: DbCourseState }>(STATE_SQL, [projectSlug]);
+  const { rows } = await client.query<{ state: DbCourseState }>({ name: 'dbkit_course_state', text: STATE_SQL, values: [projectSlug] });
   return rows[0]!.state;
 }
 

@@ -158,6 +158,7 @@ export function upsertNodes(projectSlug: string, nodes: readonly NodeRecord[]): 
 /** Why a write that returned no row wrote nothing: which of its references does not exist. */
 export function missingReferences(projectSlug: string, contentSlugs: readonly string[], mindSlugs: readonly string[] = []): Statement {
   return {
+    name: 'dbkit_missing_refs',
     text: `SELECT 'project' AS kind, $1::text AS slug WHERE NOT EXISTS (SELECT 1 FROM public.content_projects WHERE slug = $1)
            UNION ALL
            SELECT 'content', s FROM unnest($2::text[]) s
@@ -171,6 +172,7 @@ export function missingReferences(projectSlug: string, contentSlugs: readonly st
 
 export function mergeContentMetadata(projectSlug: string, contentSlug: string, patch: JsonObject): Statement {
   return {
+    name: 'dbkit_merge_metadata',
     text: `UPDATE public.contents c SET metadata = c.metadata || $3::jsonb, updated_at = now()
              FROM public.content_projects p
             WHERE p.id = c.project_id AND p.slug = $1 AND c.slug = $2
@@ -181,6 +183,7 @@ export function mergeContentMetadata(projectSlug: string, contentSlug: string, p
 
 export function setFidelityScore(projectSlug: string, contentSlug: string, score: number | null): Statement {
   return {
+    name: 'dbkit_set_fidelity',
     text: `UPDATE public.contents c SET fidelity_score = $3::numeric, updated_at = now()
              FROM public.content_projects p
             WHERE p.id = c.project_id AND p.slug = $1 AND c.slug = $2
@@ -191,6 +194,7 @@ export function setFidelityScore(projectSlug: string, contentSlug: string, score
 
 export function linkMind(projectSlug: string, contentSlug: string, mindSlug: string, role: MindRole): Statement {
   return {
+    name: 'dbkit_link_mind',
     text: `WITH refs AS (
              SELECT c.id AS content_id, m.id AS mind_id
                FROM public.contents c JOIN public.content_projects p ON p.id = c.project_id, public.minds m
@@ -206,12 +210,13 @@ export function linkMind(projectSlug: string, contentSlug: string, mindSlug: str
 
 /** Serialises writers of one project's audience profile (the table has no natural unique key). */
 export function lockProject(projectSlug: string): Statement {
-  return { text: `SELECT pg_advisory_xact_lock(hashtext('dbkit:project'), hashtext($1))`, values: [projectSlug] };
+  return { name: 'dbkit_lock_project', text: `SELECT pg_advisory_xact_lock(hashtext('dbkit:project'), hashtext($1))`, values: [projectSlug] };
 }
 
 /** Run inside a transaction after lockProject: updates the profile of that name, or adds it. */
 export function upsertAudienceProfile(projectSlug: string, name: string, profile: JsonObject): Statement {
   return {
+    name: 'dbkit_upsert_profile',
     text: `WITH p AS (SELECT id FROM public.content_projects WHERE slug = $1),
            updated AS (
              UPDATE public.audience_profiles a SET profile = $3::jsonb FROM p
