@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   EMBEDDED_FAILED: { exit: 13, summary: 'The embedded PostgreSQL cluster could not be initialised, started or stopped.' },
   CONFIRMATION_REQUIRED: { exit: 14, summary: 'A destructive command needs confirmation: answer the prompt or pass --yes.' },
   NOT_FOUND: { exit: 15, summary: 'A named thing (backup id, migration, project) does not exist.' },
+  COURSE_INVALID: { exit: 16, summary: 'A course folder is malformed (bad YAML, a listed lesson file missing, duplicate slugs); it was not written, the other courses were.' },
+  MISMATCH: { exit: 17, summary: 'dbkit verify found the course folders and the database disagree (missing, extra or changed contents, wrong parent or order).' },
+  INTEGRITY: { exit: 18, summary: 'dbkit monitor found hierarchy problems (orphans, cycles, lessons outside modules) or tables without RLS.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

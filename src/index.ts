@@ -10,3 +10,16 @@ export { humanReporter, quietReporter, type Reporter } from './output/terminal.j
 export { redactUrl } from './core/redact.js';
 export type { PolicyDefinition, PolicyCommand } from './core/policy.js';
 export type { Check, ExpectationSet, MigrationExpectation } from './core/validation.js';
+export { CoursePersister, SKIP_REASONS, type PersistResult, type PersistFailure, type PersisterStats, type SkipReason, type Written } from './persist/persister.js';
+export { persistSettingsFromEnv, stderrLogger, systemClock, DEFAULT_BREAKER, DEFAULT_RETRY_DELAY_MS, type PersisterOptions, type PersistLogger, type Clock } from './persist/options.js';
+export { CONTENT_TYPES, MIND_ROLES, PROJECT_STATUSES, batchProblem, type ProjectInput, type ContentInput, type LessonInput, type ContentType, type MindRole, type JsonObject } from './persist/sql.js';
+export { BREAKER_KINDS, type BreakerKind, type BreakerConfig } from './persist/breaker.js';
+export { FAILURE_KINDS, type FailureKind } from './persist/classify.js';
+export { syncCourses, type SyncOptions, type SyncReport, type CourseSyncResult } from './commands/sync.js';
+export { verifyCourses, type VerifyReport, type CourseVerifyResult } from './commands/verify.js';
+export { showTree, type TreeReport, type TreeNode } from './commands/tree.js';
+export { monitor, type MonitorReport } from './commands/monitor.js';
+export { parseCourse } from './courses/parse.js';
+export { readCourseFolder, expandCourseDirs } from './courses/read.js';
+export type { CourseModel, CourseNode, CourseFolder, CourseProblem, ParsedCourse } from './courses/model.js';
+export { MISMATCH_KINDS, type Mismatch, type MismatchKind } from './courses/diff.js';

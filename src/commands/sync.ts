@@ -1,0 +1,213 @@
+/**
+ * dbkit sync: course folders into the database. Each course is read and checked first (a
+ * malformed one is reported file by file and not written), then compared with its rows and
+ * written in one transaction under a per-project lock, so a course is whole or absent, two syncs
+ * of one course never duplicate a row, and re-running changes nothing.
+ */
+import { Command, Option } from 'commander';
+import type pg from 'pg';
+import type { ResolvedConfig } from '../config.js';
+import { DbkitError } from '../errors.js';
+import type { Reporter } from '../output/terminal.js';
+import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withTransaction } from '../db/scoped.js';
+import { mapConcurrent } from '../core/concurrency.js';
+import { formatDuration } from '../core/duration.js';
+import { expandCourseDirs, readCourseFolder } from '../courses/read.js';
+import { parseCourse } from '../courses/parse.js';
+import { formatProblem, type CourseProblem } from '../courses/model.js';
+import { planChanges, planSync, type Attribution, type NodeField, type ProjectChange } from '../courses/diff.js';
+import { applySyncPlan, assertMindsExist, readCourseState } from '../courses/store.js';
+import { withCourseClients } from '../courses/session.js';
+import { classifyFailure } from '../persist/classify.js';
+import { lockProject } from '../persist/sql.js';
+import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';
+import { runtimeFor } from '../runtime.js';
+
+export interface SyncOptions {
+  dirs: string[];
+  dryRun: boolean;
+  creator: string | null;
+  persona: string | null;
+  concurrency: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const COURSE_SYNC_STATUSES = ['created', 'updated', 'unchanged', 'planned', 'failed'] as const;
+export type CourseSyncStatus = (typeof COURSE_SYNC_STATUSES)[number];
+
+export interface CourseSyncResult {
+  dir: string;
+  slug: string | null;
+  status: CourseSyncStatus;
+  problems: CourseProblem[];
+  warnings: CourseProblem[];
+  changes: { project: ProjectChange; create: string[]; update: { slug: string; fields: NodeField[] }[]; profile: ProjectChange | 'none'; links: string[] } | null;
+  /** Rows of the project no file stands for: left as they are (dbkit verify lists them). */
+  extra: string[];
+  rowsWritten: number;
+  error: ErrorDocument | null;
+}
+
+export interface SyncReport {
+  command: 'sync';
+  ok: boolean;
+  dryRun: boolean;
+  database: { url: string; kind: DatabaseTarget['kind']; name: string };
+  courses: CourseSyncResult[];
+  totals: Record<CourseSyncStatus, number> & { courses: number; rowsWritten: number };
+  durationMs: number;
+  rowsPerSecond: number;
+  error: ErrorDocument | null;
+}
+
+async function syncOne(client: pg.ClientBase, dir: string, config: ResolvedConfig, options: SyncOptions): Promise<CourseSyncResult> {
+  const parsed = parseCourse(await readCourseFolder(dir, config.cwd));
+  const result: CourseSyncResult = { dir, slug: parsed.model?.slug ?? null, status: 'failed', problems: parsed.problems, warnings: parsed.warnings, changes: null, extra: [], rowsWritten: 0, error: null };
+  if (!parsed.model || parsed.problems.length > 0) {
+    result.error = errorDocument(new DbkitError('COURSE_INVALID', `${dir}: ${parsed.problems.length} problem(s); nothing of this course was written`));
+    return result;
+  }
+  const model = parsed.model;
+  const attribution: Attribution = { creator: options.creator, persona: options.persona };
+  try {
+    await withTransaction(client, async (tx) => {
+      await tx.query(lockProject(model.slug));
+      const plan = planSync(model, await readCourseState(tx, model.slug), attribution);
+      result.changes = {
+        project: plan.project,
+        create: plan.create.map((n) => n.slug),
+        update: plan.update.map((u) => ({ slug: u.node.slug, fields: u.fields })),
+        profile: plan.profile,
+        links: plan.links.map((l) => `${l.role}:${l.mind}`),
+      };
+      result.extra = plan.extra;
+      if (planChanges(plan) === 0) {
+        result.status = 'unchanged';
+        return;
+      }
+      if (options.dryRun) {
+        result.status = 'planned';
+        return;
+      }
+      result.rowsWritten = await applySyncPlan(tx, model, plan, attribution);
+      result.status = plan.project === 'create' ? 'created' : 'updated';
+    }, options.dryRun ? { readOnly: true } : {});
+  } catch (error) {
+    // Losing the server mid-run is not this course's fault: stop the whole run.
+    if (classifyFailure(error, 'query') !== 'rejected') throw error;
+    result.status = 'failed';
+    result.rowsWritten = 0;
+    result.error = errorDocument(new DbkitError('COURSE_INVALID', `${dir}: the database rejected the course (${(error as Error).message}); nothing of it was written`, { cause: error }));
+  }
+  return result;
+}
+
+export async function syncCourses(config: ResolvedConfig, options: SyncOptions, reporter: Reporter): Promise<SyncReport> {
+  const started = performance.now();
+  const dirs = expandCourseDirs(options.dirs, config.cwd);
+  return withDatabaseTarget(config, reporter, async (target) => {
+    const concurrency = Math.max(1, Math.min(options.concurrency, dirs.length));
+    return withCourseClients(target, concurrency, 'dbkit sync', async (clients) => {
+      await assertMindsExist(clients[0]!, { creator: options.creator, persona: options.persona });
+      let done = 0;
+      const courses = await mapConcurrent(dirs, concurrency, async (dir, _i, worker) => {
+        const result = await syncOne(clients[worker]!, dir, config, options);
+        options.onProgress?.(++done, dirs.length);
+        return result;
+      });
+      const totals = { courses: courses.length, created: 0, updated: 0, unchanged: 0, planned: 0, failed: 0, rowsWritten: 0 };
+      for (const c of courses) {
+        totals[c.status] += 1;
+        totals.rowsWritten += c.rowsWritten;
+      }
+      const durationMs = performance.now() - started;
+      const error = totals.failed > 0 ? errorDocument(new DbkitError('COURSE_INVALID', `${totals.failed} of ${totals.courses} course(s) could not be synced; the others were`, { hint: 'fix the files named above and run dbkit sync again' })) : null;
+      return {
+        command: 'sync' as const,
+        ok: error === null,
+        dryRun: options.dryRun,
+        database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+        courses,
+        totals,
+        durationMs,
+        rowsPerSecond: durationMs > 0 ? Math.round((totals.rowsWritten / durationMs) * 1000) : 0,
+        error,
+      };
+    });
+  });
+}
+
+function describeChanges(c: CourseSyncResult): string {
+  if (!c.changes) return '';
+  const parts = [
+    c.changes.project !== 'unchanged' ? `project ${c.changes.project === 'create' ? 'created' : 'updated'}` : '',
+    c.changes.create.length ? `${c.changes.create.length} content(s) new` : '',
+    c.changes.update.length ? `${c.changes.update.length} changed (${c.changes.update.slice(0, 3).map((u) => `${u.slug}: ${u.fields.join('+')}`).join(', ')}${c.changes.update.length > 3 ? ', ...' : ''})` : '',
+    c.changes.profile === 'create' || c.changes.profile === 'update' ? `audience profile ${c.changes.profile === 'create' ? 'added' : 'updated'}` : '',
+    c.changes.links.length ? `${c.changes.links.join(', ')} linked` : '',
+  ].filter(Boolean);
+  return parts.join(', ');
+}
+
+export function renderSync(report: SyncReport, reporter: Reporter): void {
+  const c = reporter.color;
+  const many = report.courses.length > 20;
+  for (const course of report.courses) {
+    const name = course.slug ?? course.dir;
+    if (course.status === 'failed') {
+      reporter.info(`${c.red('✗')} ${course.dir}: not synced`);
+      for (const p of course.problems) reporter.info(`    ${course.dir}/${formatProblem(p)}`);
+      if (course.problems.length === 0 && course.error) reporter.info(`    ${course.error.message}`);
+      continue;
+    }
+    for (const w of course.warnings) reporter.warn(`${course.dir}/${formatProblem(w)}`);
+    if (many && course.status === 'unchanged') continue;
+    const mark = course.status === 'unchanged' ? c.dim('=') : course.status === 'planned' ? c.yellow('~') : c.green('✓');
+    const what = course.status === 'unchanged' ? 'unchanged' : `${report.dryRun ? 'would write: ' : ''}${describeChanges(course)}`;
+    if (!many || course.status !== 'created') reporter.info(`${mark} ${name}  ${what}${course.extra.length ? c.yellow(`  (${course.extra.length} row(s) without a file kept: ${course.extra.slice(0, 3).join(', ')})`) : ''}`);
+  }
+  const t = report.totals;
+  if (report.dryRun) {
+    reporter.info(t.planned === 0 ? `Dry run: nothing to change; ${t.unchanged} course(s) match the database.` : `Dry run: ${t.planned} course(s) would change, ${t.unchanged} unchanged${t.failed ? `, ${t.failed} failed` : ''}; nothing was written.`);
+  } else if (t.created + t.updated === 0 && t.failed === 0) {
+    reporter.info(c.green(`Nothing to change: all ${t.unchanged} course(s) match the database.`));
+  } else {
+    reporter.info(`Synced ${t.courses} course(s): ${t.created} created, ${t.updated} updated, ${t.unchanged} unchanged, ${t.failed} failed; ${t.rowsWritten} rows written in ${formatDuration(report.durationMs)} (${report.rowsPerSecond} rows/s).`);
+  }
+}
+
+export function registerSync(program: Command): void {
+  program
+    .command('sync')
+    .description('Import course folders (COURSE-BRIEF.md, curriculum.yaml, lessons/*.md, research/*.md) into the database: one transaction per course, idempotent.')
+    .argument('<course-dir...>', 'course folders, or folders of course folders (such as outputs/courses)')
+    .option('--dry-run', 'show what would change; write nothing', false)
+    .option('--creator <mind-slug>', 'attribute the courses to this creator mind (minds.slug)')
+    .option('--persona <mind-slug>', 'the persona mind whose voice the courses use (minds.slug)')
+    .addOption(new Option('--concurrency <n>', 'courses synced at once, one connection each').default('4'))
+    .option('--json', 'print one JSON document (shape in README) instead of progress lines')
+    .addHelpText('after', '\nExamples:\n  $ npx dbkit sync outputs/courses/my-course --creator alan --persona alan-voice\n  $ npx dbkit sync outputs/courses --dry-run')
+    .action(async (dirs: string[], opts: { dryRun: boolean; creator?: string; persona?: string; concurrency: string }, cmd: Command) => {
+      const runtime = runtimeFor(cmd);
+      const concurrency = Number(opts.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new DbkitError('USAGE', `--concurrency: '${opts.concurrency}' is not a whole number from 1 to 64`);
+      let progress: Progress = NO_PROGRESS;
+      const report = await syncCourses(runtime.config, {
+        dirs, dryRun: opts.dryRun, creator: opts.creator ?? null, persona: opts.persona ?? null, concurrency,
+        onProgress: (done, total) => {
+          if (total < 2 || runtime.json) return;
+          if (progress === NO_PROGRESS) progress = progressBar(process.stdout, total, 'courses');
+          progress.update(done);
+        },
+      }, runtime.reporter);
+      progress.finish();
+      if (runtime.json) runtime.printJson(report);
+      else renderSync(report, runtime.reporter);
+      if (report.error) {
+        if (!runtime.json) printError(report.error);
+        process.exitCode = report.error.exitCode;
+      }
+    });
+}

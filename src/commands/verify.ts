@@ -1,0 +1,128 @@
+/**
+ * dbkit verify: course folders against the database, read-only. Missing, extra and changed
+ * contents (by SHA-256 of the text), wrong titles, types, parents and order. Any mismatch is a
+ * non-zero exit.
+ */
+import { Command, Option } from 'commander';
+import type { ResolvedConfig } from '../config.js';
+import { DbkitError } from '../errors.js';
+import type { Reporter } from '../output/terminal.js';
+import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withReadOnly } from '../db/scoped.js';
+import { mapConcurrent } from '../core/concurrency.js';
+import { expandCourseDirs, readCourseFolder } from '../courses/read.js';
+import { parseCourse } from '../courses/parse.js';
+import { formatProblem, type CourseProblem } from '../courses/model.js';
+import { verifyCourse, type Mismatch } from '../courses/diff.js';
+import { readCourseState } from '../courses/store.js';
+import { withCourseClients } from '../courses/session.js';
+import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';
+import { runtimeFor } from '../runtime.js';
+
+export const COURSE_VERIFY_STATUSES = ['match', 'mismatch', 'invalid'] as const;
+export type CourseVerifyStatus = (typeof COURSE_VERIFY_STATUSES)[number];
+
+export interface CourseVerifyResult {
+  dir: string;
+  slug: string | null;
+  status: CourseVerifyStatus;
+  mismatches: Mismatch[];
+  problems: CourseProblem[];
+}
+
+export interface VerifyReport {
+  command: 'verify';
+  ok: boolean;
+  database: { url: string; kind: DatabaseTarget['kind']; name: string };
+  courses: CourseVerifyResult[];
+  totals: Record<CourseVerifyStatus, number> & { courses: number; mismatches: number };
+  error: ErrorDocument | null;
+}
+
+export async function verifyCourses(config: ResolvedConfig, options: { dirs: string[]; concurrency?: number; onProgress?: (done: number, total: number) => void }, reporter: Reporter): Promise<VerifyReport> {
+  const dirs = expandCourseDirs(options.dirs, config.cwd);
+  return withDatabaseTarget(config, reporter, async (target) => {
+    const concurrency = Math.max(1, Math.min(options.concurrency ?? 4, dirs.length));
+    return withCourseClients(target, concurrency, 'dbkit verify', async (clients) => {
+      let done = 0;
+      const courses = await mapConcurrent(dirs, concurrency, async (dir, _i, worker): Promise<CourseVerifyResult> => {
+        const parsed = parseCourse(await readCourseFolder(dir, config.cwd));
+        // A listed lesson whose file is gone is a mismatch (reported below), not a broken folder.
+        const problems = parsed.problems.filter((p) => p.kind !== 'lesson-file-missing');
+        let result: CourseVerifyResult;
+        if (!parsed.model || problems.length > 0) {
+          result = { dir, slug: parsed.model?.slug ?? null, status: 'invalid', mismatches: [], problems: parsed.problems };
+        } else {
+          const model = parsed.model;
+          const state = await withReadOnly(clients[worker]!, (ro) => readCourseState(ro, model.slug));
+          const mismatches = verifyCourse(model, state);
+          result = { dir, slug: model.slug, status: mismatches.length > 0 ? 'mismatch' : 'match', mismatches, problems: [] };
+        }
+        options.onProgress?.(++done, dirs.length);
+        return result;
+      });
+      const totals = { courses: courses.length, match: 0, mismatch: 0, invalid: 0, mismatches: 0 };
+      for (const c of courses) {
+        totals[c.status] += 1;
+        totals.mismatches += c.mismatches.length;
+      }
+      const error = totals.mismatch > 0
+        ? errorDocument(new DbkitError('MISMATCH', `${totals.mismatches} mismatch(es) in ${totals.mismatch} of ${totals.courses} course(s)`, { hint: 'dbkit sync writes the folders to the database (rows without a file are kept: delete them yourself if they should go)' }))
+        : totals.invalid > 0
+          ? errorDocument(new DbkitError('COURSE_INVALID', `${totals.invalid} course folder(s) could not be read as courses`))
+          : null;
+      return { command: 'verify' as const, ok: error === null, database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName }, courses, totals, error };
+    });
+  });
+}
+
+export function renderVerify(report: VerifyReport, reporter: Reporter): void {
+  const c = reporter.color;
+  for (const course of report.courses) {
+    if (course.status === 'match') {
+      if (report.courses.length <= 20) reporter.info(`${c.green('✓')} ${course.slug}  matches`);
+      continue;
+    }
+    if (course.status === 'invalid') {
+      reporter.info(`${c.red('✗')} ${course.dir}: not a readable course`);
+      for (const p of course.problems) reporter.info(`    ${course.dir}/${formatProblem(p)}`);
+      continue;
+    }
+    reporter.info(`${c.red('✗')} ${course.slug}  ${course.mismatches.length} mismatch(es)`);
+    for (const m of course.mismatches) reporter.info(`    ${m.kind}  ${m.slug}: ${m.detail}`);
+  }
+  const t = report.totals;
+  reporter.info(t.mismatch + t.invalid === 0 ? c.green(`All ${t.courses} course(s) match the database.`) : `${t.match} of ${t.courses} course(s) match; ${t.mismatch} with mismatches, ${t.invalid} unreadable.`);
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('Compare course folders with the database (read-only): missing, extra and changed contents by SHA-256, wrong parent or order. Non-zero exit on any mismatch.')
+    .argument('<course-dir...>', 'course folders, or folders of course folders')
+    .addOption(new Option('--concurrency <n>', 'courses checked at once, one connection each').default('4'))
+    .option('--json', 'print one JSON document (shape in README)')
+    .addHelpText('after', '\nExample:\n  $ npx dbkit verify outputs/courses --json')
+    .action(async (dirs: string[], opts: { concurrency: string }, cmd: Command) => {
+      const runtime = runtimeFor(cmd);
+      const concurrency = Number(opts.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new DbkitError('USAGE', `--concurrency: '${opts.concurrency}' is not a whole number from 1 to 64`);
+      let progress: Progress = NO_PROGRESS;
+      const report = await verifyCourses(runtime.config, {
+        dirs, concurrency,
+        onProgress: (done, total) => {
+          if (total < 50 || runtime.json) return;
+          if (progress === NO_PROGRESS) progress = progressBar(process.stdout, total, 'courses');
+          progress.update(done);
+        },
+      }, runtime.reporter);
+      progress.finish();
+      if (runtime.json) runtime.printJson(report);
+      else renderVerify(report, runtime.reporter);
+      if (report.error) {
+        if (!runtime.json) printError(report.error);
+        process.exitCode = report.error.exitCode;
+      }
+    });
+}
