@@ -44,7 +44,11 @@ function wantsJson(argv: readonly string[]): boolean {
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   const onSignal = (signal: NodeJS.Signals) => {
-    const doc = errorDocument(new DbkitError('INTERRUPTED', `interrupted by ${signal}: the migration in progress (if any) is rolled back by the server; the database stays at the last completed migration`, { hint: 'run dbkit status to see where it stands' }));
+    const doc = errorDocument(
+      new DbkitError('INTERRUPTED', `interrupted by ${signal}: the transaction in progress (a migration, a course) is rolled back by the server; everything committed before it stays`, {
+        hint: 'run dbkit status (or dbkit verify for courses) to see where it stands',
+      }),
+    );
     if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ ok: false, error: doc }, null, 2)}\n`);
     else printError(doc);
     process.exit(doc.exitCode);

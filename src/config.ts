@@ -63,13 +63,6 @@ function port(raw: string): Parsed<number> {
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : { error: `'${raw}' is not a TCP port` };
 }
 
-function bool(raw: string): Parsed<boolean> {
-  const value = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(value)) return false;
-  return { error: `'${raw}' is not a boolean (true/false, 1/0, yes/no, on/off)` };
-}
-
 function strategy(raw: string): Parsed<BackupStrategyChoice> {
   const value = raw.trim() as BackupStrategyChoice;
   return BACKUP_STRATEGIES.includes(value) ? value : { error: `'${raw}' is not one of ${BACKUP_STRATEGIES.join(', ')}` };
@@ -89,8 +82,6 @@ export const SETTINGS = {
   keepBackups: { key: 'keepBackups', env: 'DBKIT_KEEP_BACKUPS', flag: null, defaultText: '0 (keep all)', description: 'How many backups to keep per database; older ones are pruned after a new verified backup.', parse: nonNegativeInt },
   pgBinDir: { key: 'pgBinDir', env: 'DBKIT_PG_BIN', flag: null, defaultText: 'search PATH and /usr/lib/postgresql/*/bin', description: 'Folder holding pg_dump and pg_restore.', parse: text },
   embeddedPort: { key: 'embeddedPort', env: 'DBKIT_EMBEDDED_PORT', flag: null, defaultText: 'a free port chosen at first start', description: 'TCP port of the embedded cluster (127.0.0.1 only).', parse: port },
-  dbPersist: { key: 'dbPersist', env: 'CREATOR_OS_DB_PERSIST', flag: null, defaultText: 'false', description: 'CoursePersister (library): also write generated courses to the database. Off: every persister call is a no-op and one line says so.', parse: bool },
-  persistUrl: { key: 'persistUrl', env: 'CREATOR_OS_DB_URL', flag: null, defaultText: 'DATABASE_URL', description: 'CoursePersister (library): URL of the service connection it writes through (a role that bypasses RLS: service_role or postgres on Supabase).', parse: text },
 } as const satisfies Record<string, SettingSpec<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

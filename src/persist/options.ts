@@ -2,7 +2,6 @@
  * How a CoursePersister is configured: explicitly, or from the environment the seeds use
  * (CREATOR_OS_DB_PERSIST, CREATOR_OS_DB_URL falling back to DATABASE_URL).
  */
-import { SETTINGS } from '../config.js';
 import type { BreakerConfig } from './breaker.js';
 
 /** One line per event; `context` never holds a URL, password or key. */
@@ -50,17 +49,31 @@ export interface EnvSettings {
   problems: string[];
 }
 
+/**
+ * The persister is a library used by generation programs, not a dbkit command: it reads its two
+ * variables from the environment (dbkit.config.json and CLI flags do not apply to it).
+ */
+export const PERSIST_FLAG_ENV = 'CREATOR_OS_DB_PERSIST';
+export const PERSIST_URL_ENV = 'CREATOR_OS_DB_URL';
+
+function parseFlag(raw: string): boolean | { error: string } {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(value)) return false;
+  return { error: `'${raw}' is not a boolean (true/false, 1/0, yes/no, on/off)` };
+}
+
 /** Reads the flag and URL; an unreadable flag value counts as off and is reported. */
 export function persistSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): EnvSettings {
   const problems: string[] = [];
-  const rawFlag = env[SETTINGS.dbPersist.env];
+  const rawFlag = env[PERSIST_FLAG_ENV];
   let enabled = false;
   if (rawFlag !== undefined) {
-    const parsed = SETTINGS.dbPersist.parse(rawFlag);
+    const parsed = parseFlag(rawFlag);
     if (typeof parsed === 'boolean') enabled = parsed;
-    else problems.push(`${SETTINGS.dbPersist.env}: ${parsed.error}; persistence stays disabled`);
+    else problems.push(`${PERSIST_FLAG_ENV}: ${parsed.error}; persistence stays disabled`);
   }
-  for (const name of [SETTINGS.persistUrl.env, SETTINGS.databaseUrl.env]) {
+  for (const name of [PERSIST_URL_ENV, 'DATABASE_URL']) {
     const value = env[name]?.trim();
     if (value) return { enabled, url: value, urlSource: name, problems };
   }
