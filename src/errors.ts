@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   EMBEDDED_FAILED: { exit: 13, summary: 'The embedded PostgreSQL cluster could not be initialised, started or stopped.' },
   CONFIRMATION_REQUIRED: { exit: 14, summary: 'A destructive command needs confirmation: answer the prompt or pass --yes.' },
   NOT_FOUND: { exit: 15, summary: 'A named thing (backup id, migration, project) does not exist.' },
+  RLS_AUDIT_FAILED: { exit: 20, summary: 'rls-audit found a finding at or above --fail-on, policy drift, or a leak in the isolation matrix.' },
+  TESTS_FAILED: { exit: 21, summary: 'dbkit test: a pgTAP assertion failed, or a test file died, bailed out or did not match its plan.' },
+  PGTAP_UNAVAILABLE: { exit: 22, summary: 'pgTAP is not installed on the database server and dbkit could not provision it.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

@@ -197,7 +197,7 @@ export function assertNever(value: never): never {
 export const exprKey = (e: Expr): string => JSON.stringify(e);
 
 /** `(SELECT f())`: a sub-select with no FROM, evaluated once per statement (an initPlan). */
-export function isInitPlanWrapper(e: Expr): e is Extract<Expr, { kind: 'sublink' }> {
+export function isInitPlanWrapper(e: Expr): boolean {
   return e.kind === 'sublink' && e.type === 'EXPR' && !e.select.hasFrom && e.select.targets.length === 1 && e.select.where === null;
 }
 
@@ -304,7 +304,7 @@ function stripCasts(e: Expr): Expr {
 
 /** Same meaning for comparisons: `(SELECT f())` and `f()` compare equal. */
 export function normalise(e: Expr): Expr {
-  if (isInitPlanWrapper(e)) return normalise(e.select.targets[0]!);
+  if (e.kind === 'sublink' && isInitPlanWrapper(e)) return normalise(e.select.targets[0]!);
   switch (e.kind) {
     case 'bool':
       return { ...e, args: e.args.map(normalise) };

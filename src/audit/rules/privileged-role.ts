@@ -20,7 +20,7 @@ export const privilegedRole: AuditRule = {
           object: r.name,
           objectType: 'role',
           message: `role ${r.name}${r.canLogin ? ' (can log in)' : ''} has ${what}: it bypasses every RLS policy`,
-          fix: `ALTER ROLE ${r.name} ${[r.superuser ? 'NOSUPERUSER' : '', r.bypassRls ? 'NOBYPASSRLS' : ''].filter(Boolean).join(' ')}, or add it to DBKIT_PRIVILEGED_ROLES if it is an admin role by design`,
+          fix: `ALTER ROLE ${r.name} ${[r.superuser ? 'NOSUPERUSER' : '', r.bypassRls ? 'NOBYPASSRLS' : ''].filter(Boolean).join(' ')}, or list it in DBKIT_PRIVILEGED_ROLES if it is an admin role by design`,
         });
       });
   },
