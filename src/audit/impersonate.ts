@@ -176,8 +176,13 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, tenancy: Resolved
         const own = tenantOf(cell.identity)!;
         const row = seeder.rowsOf(table, own).find((r) => !r.published)!;
         const target = seeder.parentFor(table, otherOf(cell.identity));
-        const sql = `UPDATE ${rel} SET ${quoteIdent(target.column)} = $2::${target.type} WHERE ctid = $1::tid${cell.operation === 'move-own-returning' ? ' RETURNING *' : ''}`;
-        const result = await client.query(sql, [row.ctid, target.value]);
+        // Through a cursor, so that the UPDATE itself reads no column: only the UPDATE policies'
+        // WITH CHECK applies then; RETURNING adds the SELECT policies' USING on the new row.
+        if (!/^\(\d+,\d+\)$/.test(row.ctid)) throw new Error(`unexpected ctid ${row.ctid}`);
+        await client.query(`DECLARE dbkit_move CURSOR FOR SELECT 1 FROM ${rel} WHERE ctid = '${row.ctid}'::tid FOR UPDATE`);
+        await client.query('FETCH dbkit_move');
+        const sql = `UPDATE ${rel} SET ${quoteIdent(target.column)} = $1::${target.type} WHERE CURRENT OF dbkit_move${cell.operation === 'move-own-returning' ? ' RETURNING *' : ''}`;
+        const result = await client.query(sql, [target.value]);
         return done(rowsOutcome(result.rowCount ?? 0, 1), (result.rowCount ?? 0) > 0 ? `row moved into tenant ${otherOf(cell.identity).toUpperCase()}` : 'no row updated');
       }
     }
