@@ -10,6 +10,7 @@ import { registerStatus } from './commands/status.js';
 import { registerDb } from './commands/db.js';
 import { registerBackups } from './commands/backups.js';
 import { registerRlsAudit } from './commands/rls-audit.js';
+import { registerTest } from './commands/test.js';
 
 import { dbkitVersion } from './version.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerBackups(program);
   registerRlsAudit(program);
+  registerTest(program);
   program.addHelpText('after', `\nExit codes:\n${Object.entries(ERROR_CODES).map(([code, { exit }]) => `  ${String(exit).padStart(3)}  ${code}`).join('\n')}\n  (0 = success; meanings in README.md, "Exit codes")\n\nExample:\n  $ npx dbkit apply`);
   return program;
 }
