@@ -16,7 +16,7 @@ export interface TapDirective {
   reason: string;
 }
 
-const PLAN = /^1\.\.(\d+)\s*(?:#\s*skip\w*\s*(.*))?$/i;
+const PLAN = /^1\.\.(\d+)\s*(?:#\s*skip\w*:?\s*(.*))?$/i;
 const TEST = /^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?(.*)$/;
 const DIRECTIVE = /(?:^|[^\\])#\s*(todo|skip)\S*\s*(.*)$/i;
 
