@@ -23,6 +23,11 @@ import type { TenancyMap } from '../src/audit/tenancy.ts';
 export const CURRENT_MIND = '(SELECT private.current_mind_id())';
 const ownProjects = `SELECT p.id FROM public.content_projects p WHERE p.creator_mind_id = ${CURRENT_MIND}`;
 const ownContents = `SELECT c.id FROM public.contents c WHERE c.project_id IN (${ownProjects})`;
+/**
+ * In an OR, `project_id IN (SELECT ...)` is run as a hashed sub-plan on every row of a sequential
+ * scan; `= ANY (ARRAY(SELECT ...))` is computed once per statement and lets the OR use both indexes.
+ */
+const inOwnProjects = `project_id = ANY (ARRAY(${ownProjects}))`;
 
 /** The five tables whose rows belong to a tenant (seed AC5). */
 export const TENANT_TABLES = ['public.content_projects', 'public.contents', 'public.audience_profiles', 'public.content_minds', 'public.content_tags'] as const;
@@ -47,8 +52,8 @@ export const policies: readonly PolicyDefinition[] = [
     command: 'ALL',
     permissive: true,
     roles: ['authenticated'],
-    using: `project_id IN (${ownProjects}) OR (status = 'published' AND deleted_at IS NULL)`,
-    withCheck: `project_id IN (${ownProjects})`,
+    using: `${inOwnProjects} OR (status = 'published' AND deleted_at IS NULL)`,
+    withCheck: inOwnProjects,
     why: "contents of the user's projects, plus published contents for reading; new or changed rows must stay in the user's projects",
   },
   {

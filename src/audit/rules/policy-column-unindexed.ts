@@ -2,13 +2,15 @@
  * The columns a policy filters on should lead an index, or every query through RLS scans the whole
  * table. Judged on the parse tree of USING: an AND is index-usable when one of its parts is, an OR
  * only when all of its arms are; comparisons of a column with something row-independent, IN
- * sub-selects and IS NULL tests are the filters.
+ * sub-selects and IS NULL tests are the filters. `col IN (SELECT ...)` is usable on its own (a
+ * semi-join) but not inside an OR, where Postgres runs it as a hashed sub-plan on every row of a
+ * sequential scan; `col = ANY (ARRAY(SELECT ...))` is computed once and can use the index there.
  */
 import type { AuditRule, Finding } from '../model.js';
 import { mentionsColumn, outerColumns, type Expr } from '../expr.js';
 import { expr, finding, isManaged, policyName, quoted, tableName } from './helpers.js';
 
-type Usability = { kind: 'none' } | { kind: 'ok' } | { kind: 'missing'; columns: string[] };
+type Usability = { kind: 'none' } | { kind: 'ok' } | { kind: 'missing'; columns: string[] } | { kind: 'subplan'; columns: string[] };
 
 const columnOf = (e: Expr | null): string | null => {
   if (!e) return null;
@@ -18,7 +20,7 @@ const columnOf = (e: Expr | null): string | null => {
 
 const rowIndependent = (e: Expr | null) => e === null || outerColumns(e).size === 0;
 
-export function indexUsability(e: Expr, indexed: (column: string) => boolean): Usability {
+export function indexUsability(e: Expr, indexed: (column: string) => boolean, inOr = false): Usability {
   const atom = (column: string): Usability => (indexed(column) ? { kind: 'ok' } : { kind: 'missing', columns: [column] });
   switch (e.kind) {
     case 'op': {
@@ -34,17 +36,18 @@ export function indexUsability(e: Expr, indexed: (column: string) => boolean): U
     }
     case 'sublink': {
       const c = columnOf(e.test);
-      return e.type === 'ANY' && c ? atom(c) : { kind: 'none' };
+      if (e.type !== 'ANY' || !c) return { kind: 'none' };
+      return inOr ? { kind: 'subplan', columns: [c] } : atom(c);
     }
     case 'bool': {
-      const parts = e.args.map((a) => indexUsability(a, indexed));
-      const missing = parts.flatMap((p) => (p.kind === 'missing' ? p.columns : []));
-      if (e.op === 'and') {
-        if (parts.some((p) => p.kind === 'ok')) return { kind: 'ok' };
-        return missing.length > 0 ? { kind: 'missing', columns: missing } : { kind: 'none' };
-      }
-      if (parts.some((p) => p.kind === 'none')) return { kind: 'none' };
-      return missing.length > 0 ? { kind: 'missing', columns: missing } : { kind: 'ok' };
+      const nested = inOr || e.op === 'or';
+      const parts = e.args.map((a) => indexUsability(a, indexed, nested));
+      const columnsOf = (kind: 'missing' | 'subplan') => parts.flatMap((p) => (p.kind === kind ? p.columns : []));
+      if (e.op === 'and' && parts.some((p) => p.kind === 'ok')) return { kind: 'ok' };
+      if (e.op === 'or' && parts.some((p) => p.kind === 'none')) return { kind: 'none' };
+      if (columnsOf('subplan').length > 0) return { kind: 'subplan', columns: columnsOf('subplan') };
+      if (columnsOf('missing').length > 0) return { kind: 'missing', columns: columnsOf('missing') };
+      return { kind: e.op === 'and' ? 'none' : 'ok' };
     }
     default:
       return { kind: 'none' };
@@ -56,8 +59,8 @@ export const policyColumnUnindexed: AuditRule = {
   level: 'warn',
   splinter: null,
   title: 'Policy filters on a column no index leads',
-  description: 'USING filters rows on a column that is not the leading column of any index, so every query through RLS reads the whole table.',
-  fixture: { hole: ['public.h15_unindexed.h15_by_owner'], safe: ['public.s15_indexed.s15_by_owner'] },
+  description: 'USING filters rows on a column that is not the leading column of any index, or tests it with IN (SELECT ...) inside an OR, so every query through RLS reads the whole table.',
+  fixture: { hole: ['public.h15_unindexed.h15_by_owner', 'public.h15_or_subquery.h15_or_in'], safe: ['public.s15_indexed.s15_by_owner', 'public.s15_or_any_array.s15_or_any'] },
   check(catalog, settings) {
     const out: Finding[] = [];
     for (const r of catalog.relations) {
@@ -68,14 +71,21 @@ export const policyColumnUnindexed: AuditRule = {
         const e = expr(p.using);
         if (!mentionsColumn(e)) continue;
         const u = indexUsability(e, indexed);
-        if (u.kind !== 'missing') continue;
+        if (u.kind !== 'missing' && u.kind !== 'subplan') continue;
         const cols = [...new Set(u.columns)];
-        out.push(finding(this, {
-          object: policyName(r, p),
-          objectType: 'policy',
-          message: `policy ${p.name} on ${tableName(r)} filters on ${cols.join(', ')}, which no index leads: reads through RLS scan the table`,
-          fix: cols.map((c) => `CREATE INDEX ON ${quoted(tableName(r))} (${c})`).join('; '),
-        }));
+        out.push(finding(this, u.kind === 'missing'
+          ? {
+              object: policyName(r, p),
+              objectType: 'policy',
+              message: `policy ${p.name} on ${tableName(r)} filters on ${cols.join(', ')}, which no index leads: reads through RLS scan the table`,
+              fix: cols.map((c) => `CREATE INDEX ON ${quoted(tableName(r))} (${c})`).join('; '),
+            }
+          : {
+              object: policyName(r, p),
+              objectType: 'policy',
+              message: `policy ${p.name} on ${tableName(r)} tests ${cols.join(', ')} with IN (SELECT ...) inside an OR: Postgres checks it per row in a sequential scan, whatever the indexes`,
+              fix: cols.map((c) => `write ${c} = ANY (ARRAY(SELECT ...)) instead of ${c} IN (SELECT ...)`).join('; '),
+            }));
       }
     }
     return out;

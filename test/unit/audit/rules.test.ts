@@ -134,3 +134,13 @@ describe('lint rules on hand-built catalogs', () => {
     expect(objects('multiple-permissive-policies', catalog([table('t', { policies: perRole })]))).toEqual([]);
   });
 });
+
+describe('IN (SELECT ...) inside an OR', () => {
+  it('is not index-usable, while = ANY (ARRAY(SELECT ...)) and a lone IN are', () => {
+    const indexed = () => true;
+    expect(indexUsability(parseExpression('team_id IN (SELECT s.id FROM s) OR public = true'), indexed)).toEqual({ kind: 'subplan', columns: ['team_id'] });
+    expect(indexUsability(parseExpression('team_id = ANY (ARRAY(SELECT s.id FROM s)) OR public = true'), indexed)).toEqual({ kind: 'ok' });
+    expect(indexUsability(parseExpression('team_id IN (SELECT s.id FROM s)'), indexed)).toEqual({ kind: 'ok' });
+    expect(indexUsability(parseExpression('(team_id IN (SELECT s.id FROM s) AND a = 1) OR public = true'), indexed)).toEqual({ kind: 'ok' });
+  });
+});
