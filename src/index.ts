@@ -10,3 +10,9 @@ export { humanReporter, quietReporter, type Reporter } from './output/terminal.j
 export { redactUrl } from './core/redact.js';
 export type { PolicyDefinition, PolicyCommand } from './core/policy.js';
 export type { Check, ExpectationSet, MigrationExpectation } from './core/validation.js';
+export { auditRls, type AuditReport, type AuditOptions } from './commands/rls-audit.js';
+export { runTests, type TestReport, type TestOptions } from './commands/test.js';
+export { RULES } from './audit/rules/index.js';
+export type { Finding, AuditRule, Level } from './audit/model.js';
+export type { TenancyMap, TenantTable, SeedValues } from './audit/tenancy.js';
+export type { MatrixCell } from './audit/matrix.js';

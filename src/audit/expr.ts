@@ -57,18 +57,6 @@ export function parseExpression(text: string): Expr {
   return convert(target.val as Raw);
 }
 
-/** Splits a SQL script into statements with their byte offsets (psql meta-commands must be removed first). */
-export function splitStatements(sql: string): { sql: string; offset: number }[] {
-  if (!ready) throw new Error('initParser() must be awaited before parsing');
-  const bytes = Buffer.from(sql, 'utf8');
-  const tree = parseSync(sql) as { stmts?: { stmt_location?: number; stmt_len?: number }[] };
-  return (tree.stmts ?? []).map((s) => {
-    const start = s.stmt_location ?? 0;
-    const end = s.stmt_len ? start + s.stmt_len : bytes.length;
-    return { sql: bytes.subarray(start, end).toString('utf8').trim(), offset: start };
-  }).filter((s) => s.sql !== '');
-}
-
 const names = (list: unknown): string[] => ((list as Raw[] | undefined) ?? []).map((n) => ((n.String as Raw | undefined)?.sval as string | undefined) ?? '*');
 
 function constValue(body: Raw): string | number | boolean | null {

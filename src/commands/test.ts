@@ -23,8 +23,6 @@ export interface TestOptions {
   files: string[];
   jobs: number;
   junit: string | null;
-  /** Print a TAP document instead of progress lines. */
-  tap: boolean;
 }
 
 export interface TestFileReport {
@@ -161,7 +159,7 @@ export function registerTest(program: Command): void {
       const runtime = runtimeFor(cmd);
       const tap = Boolean(opts.tap);
       const reporter = tap && !runtime.json ? quietReporter() : runtime.reporter;
-      const report = await runTests(runtime.config, { files, jobs: opts.jobs, junit: opts.junit ?? null, tap }, reporter);
+      const report = await runTests(runtime.config, { files, jobs: opts.jobs, junit: opts.junit ?? null }, reporter);
       const s = report.summary;
       const closing = `${s.passed} passed, ${s.failed} failed${s.skipped + s.todo > 0 ? `, ${s.skipped + s.todo} skipped` : ''}`;
       if (runtime.json) runtime.printJson(report);
