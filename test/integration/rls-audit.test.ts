@@ -3,6 +3,7 @@
  * and no look-alike is flagged by any rule; the CreatorOS schema is clean and isolated; breaking
  * one policy is caught by the lints, the drift check and the matrix.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,12 +14,15 @@ import { copyMigrations } from '../helpers/migrations.ts';
 import { RULES } from '../../src/audit/rules/index.ts';
 import type { AuditReport } from '../../src/commands/rls-audit.ts';
 
-const FIXTURE = readFileSync(path.join(ROOT, 'test/fixtures/rls-holes.sql'), 'utf8');
-const FIXTURE_ROLES = ['dbkit_fixture_owner', 'dbkit_fixture_bypass'];
+// Roles are cluster-wide: a per-run prefix keeps concurrent runs on one server apart.
+const RUN = `dbkit_fx${randomBytes(3).toString('hex')}_`;
+const FIXTURE = readFileSync(path.join(ROOT, 'test/fixtures/rls-holes.sql'), 'utf8').replaceAll('dbkit_fixture_', RUN);
+const FIXTURE_ROLES = ['owner', 'bypass'].map((r) => `${RUN}${r}`);
+const inRun = (object: string) => object.replace(/^dbkit_fixture_/, RUN);
 
 /** Superuser/BYPASSRLS roles the server already had (e.g. the machine's own admin): allowed, as an operator would. */
 async function serverAdmins(adminUrl: string): Promise<string> {
-  const rows = await query<{ rolname: string }>(adminUrl, `SELECT rolname FROM pg_roles WHERE (rolsuper OR rolbypassrls) AND rolname NOT LIKE 'pg\\_%' AND rolname <> ALL($1)`, [FIXTURE_ROLES]);
+  const rows = await query<{ rolname: string }>(adminUrl, `SELECT rolname FROM pg_roles WHERE (rolsuper OR rolbypassrls) AND rolname NOT LIKE 'pg\\_%'`);
   return rows.map((r) => r.rolname).join(',') || 'postgres';
 }
 
@@ -46,7 +50,7 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
     afterAll(async () => {
       await db.drop();
       await withAdmin(server.adminUrl, async (c) => {
-        for (const role of FIXTURE_ROLES) await c.query(`DROP ROLE IF EXISTS ${role}`);
+        for (const role of FIXTURE_ROLES) await c.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
       });
     });
 
@@ -58,9 +62,9 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
 
     it.each(RULES.map((r) => [r.id, r] as const))('%s finds its planted hole(s) and flags no look-alike', (_id, rule) => {
       const objects = report.findings.filter((f) => f.rule === rule.id).map((f) => f.object);
-      for (const hole of rule.fixture.hole) expect(objects, `${rule.id} should flag ${hole}`).toContain(hole);
+      for (const hole of rule.fixture.hole.map(inRun)) expect(objects, `${rule.id} should flag ${hole}`).toContain(hole);
       const flaggedByAnyRule = report.findings.map((f) => f.object);
-      for (const safe of rule.fixture.safe) {
+      for (const safe of rule.fixture.safe.map(inRun)) {
         expect(flaggedByAnyRule.filter((o) => o === safe || o.startsWith(`${safe}.`)), `no rule may flag the look-alike ${safe}`).toEqual([]);
       }
       for (const f of report.findings.filter((x) => x.rule === rule.id)) {
