@@ -3,7 +3,6 @@
  * rolled-back transaction on its own connection, several at once; makes pgTAP available first.
  */
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ResolvedConfig } from '../config.js';
@@ -150,7 +149,7 @@ export function registerTest(program: Command): void {
     .command('test')
     .description('Run pgTAP test files (default: tests-sql/*.sql), each in its own rolled-back transaction, in parallel; installs pgTAP where it can.')
     .argument('[files...]', 'test files to run (default: every .sql file in tests-sql/)')
-    .option('-j, --jobs <n>', 'files run at once, each on its own connection', positiveInt, Math.min(4, Math.max(1, os.availableParallelism())))
+    .option('-j, --jobs <n>', 'files run at once, each on its own connection', positiveInt, 4)
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--tap', 'print one TAP document (a subtest per file) instead of progress lines')
     .option('--json', 'print one JSON document (shape in README)')
