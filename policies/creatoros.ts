@@ -17,11 +17,17 @@
  * directory policy, and only its public columns are granted (not user_id).
  */
 import type { PolicyDefinition } from '../src/core/policy.ts';
+import type { TenancyMap } from '../src/audit/tenancy.ts';
 
 /** The caller's mind, computed once per statement (not once per row) thanks to the sub-select. */
 export const CURRENT_MIND = '(SELECT private.current_mind_id())';
 const ownProjects = `SELECT p.id FROM public.content_projects p WHERE p.creator_mind_id = ${CURRENT_MIND}`;
 const ownContents = `SELECT c.id FROM public.contents c WHERE c.project_id IN (${ownProjects})`;
+/**
+ * In an OR, `project_id IN (SELECT ...)` is run as a hashed sub-plan on every row of a sequential
+ * scan; `= ANY (ARRAY(SELECT ...))` is computed once per statement and lets the OR use both indexes.
+ */
+const inOwnProjects = `project_id = ANY (ARRAY(${ownProjects}))`;
 
 /** The five tables whose rows belong to a tenant (seed AC5). */
 export const TENANT_TABLES = ['public.content_projects', 'public.contents', 'public.audience_profiles', 'public.content_minds', 'public.content_tags'] as const;
@@ -46,8 +52,8 @@ export const policies: readonly PolicyDefinition[] = [
     command: 'ALL',
     permissive: true,
     roles: ['authenticated'],
-    using: `project_id IN (${ownProjects}) OR (status = 'published' AND deleted_at IS NULL)`,
-    withCheck: `project_id IN (${ownProjects})`,
+    using: `${inOwnProjects} OR (status = 'published' AND deleted_at IS NULL)`,
+    withCheck: inOwnProjects,
     why: "contents of the user's projects, plus published contents for reading; new or changed rows must stay in the user's projects",
   },
   {
@@ -114,3 +120,25 @@ export const policies: readonly PolicyDefinition[] = [
 
 /** Columns of minds that authenticated users may read (user_id is withheld). */
 export const MINDS_PUBLIC_COLUMNS = ['id', 'slug', 'display_name', 'created_at'] as const;
+
+/**
+ * How each CreatorOS table reaches its tenant, for the isolation matrix of `dbkit rls-audit`: a
+ * tenant is a user's mind; projects hang from the mind that creates them, contents and audience
+ * profiles from their project, the junction tables from their content. Published contents are
+ * readable by every authenticated user (never by anon); the view shows contents the same way.
+ */
+export const tenancy: TenancyMap = {
+  root: { table: 'public.minds', key: 'id', userColumn: 'user_id' },
+  tables: [
+    { table: 'public.content_projects', via: { column: 'creator_mind_id', parent: 'public.minds' } },
+    {
+      table: 'public.contents',
+      via: { column: 'project_id', parent: 'public.content_projects' },
+      published: { values: { status: 'published' }, readableBy: ['authenticated'] },
+    },
+    { table: 'public.audience_profiles', via: { column: 'project_id', parent: 'public.content_projects' } },
+    { table: 'public.content_minds', via: { column: 'content_id', parent: 'public.contents' }, values: { role: 'creator' }, probeValues: { role: 'author' } },
+    { table: 'public.content_tags', via: { column: 'content_id', parent: 'public.contents' } },
+  ],
+  views: [{ view: CONTENTS_VIEW, of: 'public.contents', key: 'id' }],
+};

@@ -13,6 +13,8 @@ import { registerSync } from './commands/sync.js';
 import { registerVerify } from './commands/verify.js';
 import { registerTree } from './commands/tree.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerRlsAudit } from './commands/rls-audit.js';
+import { registerTest } from './commands/test.js';
 
 import { dbkitVersion } from './version.js';
 
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerTree(program);
   registerMonitor(program);
+  registerRlsAudit(program);
+  registerTest(program);
   program.addHelpText('after', `\nExit codes:\n${Object.entries(ERROR_CODES).map(([code, { exit }]) => `  ${String(exit).padStart(3)}  ${code}`).join('\n')}\n  (0 = success; meanings in README.md, "Exit codes")\n\nExample:\n  $ npx dbkit apply`);
   return program;
 }

@@ -30,6 +30,11 @@ export interface ResolvedConfig {
   keepBackups: number;
   pgBinDir: string | null;
   embeddedPort: number | null;
+  exposedSchemas: string[];
+  policiesDir: string;
+  sensitive: string[];
+  privilegedRoles: string[];
+  testsDir: string;
 }
 
 export type SettingSource = 'flag' | 'env' | 'dotenv' | 'file' | 'default';
@@ -68,6 +73,12 @@ function strategy(raw: string): Parsed<BackupStrategyChoice> {
   return BACKUP_STRATEGIES.includes(value) ? value : { error: `'${raw}' is not one of ${BACKUP_STRATEGIES.join(', ')}` };
 }
 
+function nameList(raw: string): Parsed<string[]> {
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$/.test(s));
+  return bad.length > 0 ? { error: `not a name: ${bad.join(', ')}` } : items;
+}
+
 /** Every setting, declared once: used for resolution, commander flags and the README tables. */
 export const SETTINGS = {
   databaseUrl: { key: 'databaseUrl', env: 'DATABASE_URL', flag: '--db <url>', defaultText: 'embedded cluster', description: 'PostgreSQL 15+ connection URL. Without one, dbkit uses its embedded PostgreSQL 17 under the state dir.', parse: text },
@@ -81,6 +92,11 @@ export const SETTINGS = {
   backupStrategy: { key: 'backupStrategy', env: 'DBKIT_BACKUP_STRATEGY', flag: '--backup-strategy <strategy>', defaultText: 'auto', description: 'auto: pg_dump when one at least as new as the server exists, else a template copy; or force pg_dump / template.', parse: strategy },
   keepBackups: { key: 'keepBackups', env: 'DBKIT_KEEP_BACKUPS', flag: null, defaultText: '0 (keep all)', description: 'How many backups to keep per database; older ones are pruned after a new verified backup.', parse: nonNegativeInt },
   pgBinDir: { key: 'pgBinDir', env: 'DBKIT_PG_BIN', flag: null, defaultText: 'search PATH and /usr/lib/postgresql/*/bin', description: 'Folder holding pg_dump and pg_restore.', parse: text },
+  exposedSchemas: { key: 'exposedSchemas', env: 'DBKIT_EXPOSED_SCHEMAS', flag: '--exposed-schemas <list>', defaultText: 'public,graphql_public', description: 'Comma-separated schemas the API exposes (PostgREST db-schemas): rls-audit checks reachability, views and SECURITY DEFINER functions there.', parse: nameList },
+  policiesDir: { key: 'policiesDir', env: 'DBKIT_POLICIES_DIR', flag: '--policies-dir <dir>', defaultText: 'policies', description: 'Folder whose .ts/.js files export `policies` (drift check) and `tenancy` (isolation matrix).', parse: text },
+  sensitive: { key: 'sensitive', env: 'DBKIT_SENSITIVE', flag: '--sensitive <list>', defaultText: 'none', description: 'Comma-separated tables (schema.table) or columns (schema.table.column) holding sensitive data, besides columns named like email, password, token, secret, phone, ssn.', parse: nameList },
+  privilegedRoles: { key: 'privilegedRoles', env: 'DBKIT_PRIVILEGED_ROLES', flag: '--privileged-roles <list>', defaultText: 'none', description: 'Comma-separated roles allowed to be SUPERUSER or BYPASSRLS besides postgres, service_role and the Supabase admin roles.', parse: nameList },
+  testsDir: { key: 'testsDir', env: 'DBKIT_TESTS_DIR', flag: null, defaultText: 'tests-sql', description: 'Folder of pgTAP test files (*.sql) that dbkit test runs when given no files.', parse: text },
   embeddedPort: { key: 'embeddedPort', env: 'DBKIT_EMBEDDED_PORT', flag: null, defaultText: 'a free port chosen at first start', description: 'TCP port of the embedded cluster (127.0.0.1 only).', parse: port },
 } as const satisfies Record<string, SettingSpec<unknown>>;
 
@@ -166,6 +182,11 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     keepBackups: get('keepBackups')?.value ?? 0,
     pgBinDir: nullablePath(get('pgBinDir')?.value),
     embeddedPort: get('embeddedPort')?.value ?? null,
+    exposedSchemas: get('exposedSchemas')?.value ?? ['public', 'graphql_public'],
+    policiesDir: resolvePath(get('policiesDir')?.value ?? 'policies', cwd),
+    sensitive: get('sensitive')?.value ?? [],
+    privilegedRoles: get('privilegedRoles')?.value ?? [],
+    testsDir: resolvePath(get('testsDir')?.value ?? 'tests-sql', cwd),
   };
   if (problems.length > 0) {
     throw new DbkitError('USAGE', problems.length === 1 ? problems[0]! : `${problems.length} configuration problems:\n  ${problems.join('\n  ')}`);

@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   COURSE_INVALID: { exit: 16, summary: 'A course folder is malformed (bad YAML, a listed lesson file missing, duplicate slugs); it was not written, the other courses were.' },
   MISMATCH: { exit: 17, summary: 'dbkit verify found the course folders and the database disagree (missing, extra or changed contents, wrong parent or order).' },
   INTEGRITY: { exit: 18, summary: 'dbkit monitor found hierarchy problems (orphans, cycles, lessons outside modules) or tables without RLS.' },
+  RLS_AUDIT_FAILED: { exit: 20, summary: 'rls-audit found a finding at or above --fail-on, policy drift, or a leak in the isolation matrix.' },
+  TESTS_FAILED: { exit: 21, summary: 'dbkit test: a pgTAP assertion failed, or a test file died, bailed out or did not match its plan.' },
+  PGTAP_UNAVAILABLE: { exit: 22, summary: 'pgTAP is not installed on the database server and dbkit could not provision it.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

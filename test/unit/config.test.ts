@@ -64,6 +64,36 @@ const CASES: Record<SettingName, { field: keyof ResolvedConfig; raw: Record<Sour
     fallback: null,
   },
   embeddedPort: { field: 'embeddedPort', raw: { flag: '5433', env: '5434', dotenv: '5435', file: '5436' }, resolved: { flag: 5433, env: 5434, dotenv: 5435, file: 5436 }, fallback: null },
+  exposedSchemas: {
+    field: 'exposedSchemas',
+    raw: { flag: 'api', env: 'public, api', dotenv: 'graphql_public', file: 'a,b' },
+    resolved: { flag: ['api'], env: ['public', 'api'], dotenv: ['graphql_public'], file: ['a', 'b'] },
+    fallback: ['public', 'graphql_public'],
+  },
+  policiesDir: {
+    field: 'policiesDir',
+    raw: { flag: 'p-flag', env: 'p-env', dotenv: 'p-dotenv', file: '/abs/p-file' },
+    resolved: { flag: path.join(CWD, 'p-flag'), env: path.join(CWD, 'p-env'), dotenv: path.join(CWD, 'p-dotenv'), file: '/abs/p-file' },
+    fallback: path.join(CWD, 'policies'),
+  },
+  sensitive: {
+    field: 'sensitive',
+    raw: { flag: 'public.users', env: 'public.minds.user_id', dotenv: 'a.b,c.d', file: 'x.y' },
+    resolved: { flag: ['public.users'], env: ['public.minds.user_id'], dotenv: ['a.b', 'c.d'], file: ['x.y'] },
+    fallback: [],
+  },
+  privilegedRoles: {
+    field: 'privilegedRoles',
+    raw: { flag: 'root', env: 'admin,ops', dotenv: 'ci', file: 'deploy' },
+    resolved: { flag: ['root'], env: ['admin', 'ops'], dotenv: ['ci'], file: ['deploy'] },
+    fallback: [],
+  },
+  testsDir: {
+    field: 'testsDir',
+    raw: { flag: 't-flag', env: 't-env', dotenv: 't-dotenv', file: '/abs/t-file' },
+    resolved: { flag: path.join(CWD, 't-flag'), env: path.join(CWD, 't-env'), dotenv: path.join(CWD, 't-dotenv'), file: '/abs/t-file' },
+    fallback: path.join(CWD, 'tests-sql'),
+  },
 };
 
 function sourcesFor(name: SettingName, present: readonly Source[]): ConfigSources {

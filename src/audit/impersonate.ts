@@ -1,0 +1,198 @@
+/**
+ * Runs the isolation matrix: seeds tenants A and B, then acts as anon, A, B and service_role the
+ * way Supabase's API does (SET LOCAL ROLE + request.jwt.claims) and tries every planned operation,
+ * each inside a savepoint that is rolled back. The whole run is one transaction, rolled back; row
+ * counts of every touched table, taken before and after, prove nothing was left behind.
+ */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
+import type { Reporter } from '../output/terminal.js';
+import { planMatrix, rowsOutcome, summariseMatrix, verdictOf, type Identity, type MatrixCell, type MatrixSummary, type Outcome, type PlannedCell } from './matrix.js';
+import { quoteIdent, quoteTable, readColumns, Seeder, type SeededRow, type Tenant } from './seed.js';
+import { resolveTenancy, type ResolvedTenancy, type TenancyMap } from './tenancy.js';
+
+export interface Residue {
+  /** Every touched table has the same row count after the run as before. */
+  clean: boolean;
+  tables: { table: string; before: number; after: number }[];
+  /** Sequences are not transactional: values drawn while seeding stay drawn. */
+  sequencesAdvanced: string[];
+}
+
+export interface MatrixReport {
+  source: string;
+  tenants: Record<Tenant, string>;
+  cells: MatrixCell[];
+  summary: MatrixSummary;
+  residue: Residue;
+}
+
+const tenantOf = (i: Identity): Tenant | null => (i === 'tenant-a' ? 'a' : i === 'tenant-b' ? 'b' : null);
+const otherOf = (i: Identity): Tenant => (i === 'tenant-a' ? 'b' : 'a');
+
+async function counts(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await client.query<{ t: string; n: string }>(tables.map((t, i) => `SELECT $${i + 1}::text AS t, count(*) AS n FROM ONLY ${quoteTable(t)}`).join(' UNION ALL '), [...tables]);
+  return new Map(rows.map((r) => [r.t, Number(r.n)]));
+}
+
+async function sequences(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, string | null>> {
+  try {
+    const { rows } = await client.query<{ s: string; v: string | null }>(
+      `SELECT s.oid::regclass::text AS s, pg_sequence_last_value(s.oid)::text AS v FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+        WHERE d.refobjid = ANY(SELECT to_regclass(x) FROM unnest($1::text[]) x) AND d.deptype IN ('a', 'i')`,
+      [tables],
+    );
+    return new Map(rows.map((r) => [r.s, r.v]));
+  } catch {
+    return new Map();
+  }
+}
+
+async function assertPresent(client: pg.ClientBase, tenancy: ResolvedTenancy, source: string): Promise<void> {
+  const relations = [tenancy.root.table, ...tenancy.tables.map((t) => t.table), ...tenancy.views.map((v) => v.view)];
+  const roles = [tenancy.roles.anon, tenancy.roles.authenticated, tenancy.roles.service];
+  const { rows } = await client.query<{ missing: string[] }>(
+    `SELECT array(SELECT x FROM unnest($1::text[]) x WHERE to_regclass(x) IS NULL) || array(SELECT r FROM unnest($2::text[]) r WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)) AS missing`,
+    [relations, roles],
+  );
+  const missing = rows[0]?.missing ?? [];
+  if (missing.length > 0) throw new DbkitError('USAGE', `the tenancy map in ${source} names ${missing.join(', ')}, which the database does not have`, { hint: 'apply the migrations first (dbkit apply), or fix the map; --no-matrix skips the isolation matrix' });
+}
+
+export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap, source: string, reporter: Reporter): Promise<MatrixReport> {
+  const tenancy = resolveTenancy(map, source);
+  await assertPresent(client, tenancy, source);
+  const touched = [tenancy.root.table, ...tenancy.tables.map((t) => t.table)];
+  const columns = await readColumns(client, touched);
+  const before = await counts(client, touched);
+  const seqBefore = await sequences(client, touched);
+  const uids = { a: randomUUID(), b: randomUUID() };
+  const planned = planMatrix(tenancy);
+  const cells: MatrixCell[] = [];
+  await client.query('BEGIN');
+  try {
+    const seeder = new Seeder(client, tenancy, columns, uids);
+    let step = reporter.step('seed tenants A and B');
+    await seeder.seed();
+    step.done(`${seeder.rows.length} rows in ${touched.length} tables (inside a transaction that is rolled back)`);
+    step = reporter.step(`probe ${planned.length} cases as anon, A, B and service_role`);
+    for (const cell of planned) cells.push(await probe(client, cell, tenancy, seeder));
+    const summary = summariseMatrix(cells);
+    step.done(summary.leaks + summary.blocked + summary.errors === 0 ? 'every result as expected' : `${summary.leaks} leak(s), ${summary.blocked} blocked, ${summary.errors} probe error(s)`);
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+  const after = await counts(client, touched);
+  const seqAfter = await sequences(client, touched);
+  const tables = touched.map((table) => ({ table, before: before.get(table) ?? 0, after: after.get(table) ?? 0 }));
+  return {
+    source,
+    tenants: uids,
+    cells,
+    summary: summariseMatrix(cells),
+    residue: {
+      clean: tables.every((t) => t.before === t.after),
+      tables,
+      sequencesAdvanced: [...seqAfter].filter(([s, v]) => seqBefore.get(s) !== v).map(([s]) => s),
+    },
+  };
+}
+
+async function impersonate(client: pg.ClientBase, identity: Identity, tenancy: ResolvedTenancy, uids: Record<Tenant, string>): Promise<void> {
+  const tenant = tenantOf(identity);
+  const role = tenant ? tenancy.roles.authenticated : identity === 'anon' ? tenancy.roles.anon : tenancy.roles.service;
+  const claims = tenant ? { [tenancy.userClaim]: uids[tenant], role, aud: 'authenticated' } : { role };
+  await client.query(`SET LOCAL ROLE ${quoteIdent(role)}`);
+  await client.query("SELECT set_config('request.jwt.claims', $1, true), set_config('request.jwt.claim.sub', '', true), set_config('request.jwt.claim.role', '', true)", [JSON.stringify(claims)]);
+}
+
+/** The seeded rows an operation aims at, for this identity. */
+function targets(cell: PlannedCell, rows: readonly SeededRow[]): SeededRow[] {
+  const own = tenantOf(cell.identity);
+  switch (cell.operation) {
+    case 'select-own':
+      return rows.filter((r) => r.tenant === own);
+    case 'select-published':
+      return rows.filter((r) => r.published && r.tenant !== own);
+    case 'select-other':
+      return rows.filter((r) => !r.published && (own ? r.tenant === otherOf(cell.identity) : true));
+    case 'update-other':
+    case 'delete-other':
+      return rows.filter((r) => (own ? r.tenant === otherOf(cell.identity) : true));
+    default:
+      return [];
+  }
+}
+
+async function probe(client: pg.ClientBase, cell: PlannedCell, tenancy: ResolvedTenancy, seeder: Seeder): Promise<MatrixCell> {
+  const done = (actual: Outcome, detail: string): MatrixCell => ({ ...cell, actual, detail, verdict: verdictOf(cell.expected, actual) });
+  await client.query('SAVEPOINT dbkit_probe');
+  try {
+    await impersonate(client, cell.identity, tenancy, seeder.uids);
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT dbkit_probe');
+    throw new DbkitError('PREFLIGHT_FAILED', `cannot act as ${cell.identity}: ${errorMessage(error).split('\n')[0]}`, {
+      hint: 'connect as a role that may SET ROLE to anon, authenticated and service_role (on Supabase: postgres), or pass --no-matrix',
+    });
+  }
+  try {
+    const view = tenancy.views.find((v) => v.view === cell.relation);
+    const table = view ? view.of : cell.relation;
+    const rows = seeder.rowsOf(table);
+    const aimed = targets(cell, rows);
+    const rel = quoteTable(cell.relation);
+    switch (cell.operation) {
+      case 'select-own':
+      case 'select-other':
+      case 'select-published': {
+        const sql = view
+          ? `SELECT count(*)::int AS n FROM ${rel} WHERE ${quoteIdent(view.key)}::text = ANY($1::text[])`
+          : `SELECT count(*)::int AS n FROM ${rel} WHERE ctid = ANY($1::tid[])`;
+        const keys = aimed.map((r) => (view ? String(r.data[view.tableKey]) : r.ctid));
+        const { rows: result } = await client.query<{ n: number }>(sql, [keys]);
+        const n = result[0]?.n ?? 0;
+        return done(rowsOutcome(n, aimed.length), `${n}/${aimed.length} rows visible`);
+      }
+      case 'insert-own':
+      case 'insert-other': {
+        const tenant: Tenant = cell.operation === 'insert-own' ? tenantOf(cell.identity)! : otherOf(cell.identity);
+        const parent = seeder.parentFor(table, tenant);
+        const insert = seeder.insertSql(table, tenant, { [parent.column]: parent.value });
+        await client.query(insert.sql, insert.params);
+        return done('allow', `row inserted into tenant ${tenant.toUpperCase()}`);
+      }
+      case 'update-other':
+      case 'delete-other': {
+        const via = tenancy.tables.find((t) => t.table === table)!.via.column;
+        const sql = cell.operation === 'update-other'
+          ? `UPDATE ${rel} SET ${quoteIdent(via)} = ${quoteIdent(via)} WHERE ctid = ANY($1::tid[])`
+          : `DELETE FROM ${rel} WHERE ctid = ANY($1::tid[])`;
+        const result = await client.query(sql, [aimed.map((r) => r.ctid)]);
+        return done(rowsOutcome(result.rowCount ?? 0, aimed.length), `${result.rowCount ?? 0}/${aimed.length} rows ${cell.operation === 'update-other' ? 'updated' : 'deleted'}`);
+      }
+      case 'move-own':
+      case 'move-own-returning': {
+        const own = tenantOf(cell.identity)!;
+        const row = seeder.rowsOf(table, own).find((r) => !r.published)!;
+        const target = seeder.parentFor(table, otherOf(cell.identity));
+        // Through a cursor, so that the UPDATE itself reads no column: only the UPDATE policies'
+        // WITH CHECK applies then; RETURNING adds the SELECT policies' USING on the new row.
+        if (!/^\(\d+,\d+\)$/.test(row.ctid)) throw new Error(`unexpected ctid ${row.ctid}`);
+        await client.query(`DECLARE dbkit_move CURSOR FOR SELECT 1 FROM ${rel} WHERE ctid = '${row.ctid}'::tid FOR UPDATE`);
+        await client.query('FETCH dbkit_move');
+        const sql = `UPDATE ${rel} SET ${quoteIdent(target.column)} = $1::${target.type} WHERE CURRENT OF dbkit_move${cell.operation === 'move-own-returning' ? ' RETURNING *' : ''}`;
+        const result = await client.query(sql, [target.value]);
+        return done(rowsOutcome(result.rowCount ?? 0, 1), (result.rowCount ?? 0) > 0 ? `row moved into tenant ${otherOf(cell.identity).toUpperCase()}` : 'no row updated');
+      }
+    }
+  } catch (error) {
+    const info = pgErrorInfo(error);
+    const message = errorMessage(error).split('\n')[0] ?? '';
+    if (info?.code === '42501') return done('deny', message);
+    if (error instanceof DbkitError) throw error;
+    return done('error', `${info?.code ?? ''} ${message}`.trim());
+  } finally {
+    await client.query('ROLLBACK TO SAVEPOINT dbkit_probe');
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The isolation matrix, as data: which identity tries which operation on which relation, what it
+ * should get, and the verdict once the probe has run. Pure; impersonate.ts runs the probes.
+ */
+import type { ResolvedTenancy } from './tenancy.js';
+
+export const IDENTITIES = ['anon', 'tenant-a', 'tenant-b', 'service_role'] as const;
+export type Identity = (typeof IDENTITIES)[number];
+
+export const OPERATIONS = [
+  'select-own', 'select-other', 'select-published', 'insert-own', 'insert-other', 'update-other', 'delete-other', 'move-own', 'move-own-returning',
+] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export const OUTCOMES = ['allow', 'deny', 'partial', 'error'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+export const VERDICTS = ['ok', 'leak', 'blocked', 'error'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export interface PlannedCell {
+  relation: string;
+  kind: 'table' | 'view';
+  identity: Identity;
+  operation: Operation;
+  expected: 'allow' | 'deny';
+}
+
+export interface MatrixCell extends PlannedCell {
+  actual: Outcome;
+  /** e.g. "2/2 rows", "new row violates row-level security policy", "permission denied". */
+  detail: string;
+  verdict: Verdict;
+}
+
+const isTenant = (i: Identity) => i === 'tenant-a' || i === 'tenant-b';
+
+/** What each identity should be able to do on a table of the map. null: the operation does not apply. */
+export function expectation(identity: Identity, operation: Operation, readableBy: readonly string[] | null): 'allow' | 'deny' | null {
+  const service = identity === 'service_role';
+  switch (operation) {
+    case 'select-own':
+    case 'insert-own':
+      return isTenant(identity) ? 'allow' : null;
+    case 'move-own':
+    case 'move-own-returning':
+      return isTenant(identity) ? 'deny' : null;
+    case 'select-published':
+      // tenant A owns the published row, so for A it is part of select-own
+      if (readableBy === null || identity === 'tenant-a') return null;
+      if (service) return 'allow';
+      return readableBy.includes(identity === 'anon' ? 'anon' : 'authenticated') ? 'allow' : 'deny';
+    case 'select-other':
+    case 'insert-other':
+    case 'update-other':
+    case 'delete-other':
+      return service ? 'allow' : 'deny';
+  }
+}
+
+const READS: readonly Operation[] = ['select-own', 'select-other', 'select-published'];
+
+export function planMatrix(tenancy: ResolvedTenancy): PlannedCell[] {
+  const cells: PlannedCell[] = [];
+  const add = (relation: string, kind: 'table' | 'view', readableBy: readonly string[] | null, operations: readonly Operation[]) => {
+    for (const identity of IDENTITIES) {
+      for (const operation of operations) {
+        const expected = expectation(identity, operation, readableBy);
+        if (expected) cells.push({ relation, kind, identity, operation, expected });
+      }
+    }
+  };
+  for (const t of tenancy.tables) add(t.table, 'table', t.published?.readableBy ?? null, OPERATIONS);
+  for (const v of tenancy.views) {
+    const base = tenancy.tables.find((t) => t.table === v.of);
+    add(v.view, 'view', base?.published?.readableBy ?? null, READS);
+  }
+  return cells;
+}
+
+export function verdictOf(expected: 'allow' | 'deny', actual: Outcome): Verdict {
+  if (actual === 'error') return 'error';
+  if (expected === 'deny') return actual === 'deny' ? 'ok' : 'leak';
+  return actual === 'allow' ? 'ok' : 'blocked';
+}
+
+/** Outcome of a probe that touched `affected` of `targeted` rows. */
+export function rowsOutcome(affected: number, targeted: number): Outcome {
+  if (affected === 0) return 'deny';
+  return affected >= targeted ? 'allow' : 'partial';
+}
+
+export interface MatrixSummary {
+  cells: number;
+  leaks: number;
+  blocked: number;
+  errors: number;
+}
+
+export function summariseMatrix(cells: readonly MatrixCell[]): MatrixSummary {
+  return {
+    cells: cells.length,
+    leaks: cells.filter((c) => c.verdict === 'leak').length,
+    blocked: cells.filter((c) => c.verdict === 'blocked').length,
+    errors: cells.filter((c) => c.verdict === 'error').length,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * Round-trips declared policy expressions through the server: each is created on a temporary copy
+ * of its table (CREATE TEMP TABLE ... LIKE, so the real table is never locked or changed) and read
+ * back with pg_get_expr under an empty search_path, exactly as the live policies are read. All of
+ * it in one transaction that is rolled back.
+ */
+import type pg from 'pg';
+import { createPolicySql, type PolicyDefinition } from '../core/policy.js';
+import { errorMessage } from '../errors.js';
+import type { NormalisedDeclaration } from './drift.js';
+
+const quote = (qualified: string) => qualified.split('.').map((p) => `"${p.replaceAll('"', '""')}"`).join('.');
+
+export async function normaliseDeclarations(client: pg.ClientBase, declared: readonly { policy: PolicyDefinition; file: string }[]): Promise<NormalisedDeclaration[]> {
+  const out: NormalisedDeclaration[] = [];
+  await client.query('BEGIN');
+  try {
+    await client.query("SET LOCAL lock_timeout = '5s'");
+    const copies = new Map<string, string>();
+    for (const [i, d] of declared.entries()) {
+      await client.query('SAVEPOINT dbkit_drift');
+      try {
+        let copy = copies.get(d.policy.table);
+        if (!copy) {
+          copy = `dbkit_drift_${i}`;
+          await client.query(`CREATE TEMP TABLE ${copy} (LIKE ${quote(d.policy.table)})`);
+        }
+        const name = `dbkit_drift_policy_${i}`;
+        await client.query(createPolicySql({ ...d.policy, name, table: `pg_temp.${copy}` }));
+        await client.query("SELECT set_config('search_path', '', true)");
+        const { rows } = await client.query<{ using: string | null; check: string | null }>(
+          `SELECT pg_get_expr(polqual, polrelid) AS using, pg_get_expr(polwithcheck, polrelid) AS check FROM pg_policy WHERE polname = $1 AND polrelid = $2::regclass`,
+          [name, `pg_temp.${copy}`],
+        );
+        await client.query('RESET search_path');
+        await client.query('RELEASE SAVEPOINT dbkit_drift');
+        copies.set(d.policy.table, copy);
+        out.push({ ...d, using: rows[0]?.using ?? null, withCheck: rows[0]?.check ?? null, error: null });
+      } catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT dbkit_drift');
+        out.push({ ...d, using: null, withCheck: null, error: errorMessage(error).split('\n')[0] ?? 'unknown error' });
+      }
+    }
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+/** Human output of rls-audit: findings grouped by level, the matrix as a table, one summary line. */
+import type { Reporter } from '../output/terminal.js';
+import type { AuditReport } from '../commands/rls-audit.js';
+import { IDENTITIES, OPERATIONS, type MatrixCell } from './matrix.js';
+import type { Level } from './model.js';
+
+const GROUPS: { level: Level; title: string; mark: string }[] = [
+  { level: 'error', title: 'Errors', mark: '✗' },
+  { level: 'warn', title: 'Warnings', mark: '!' },
+  { level: 'info', title: 'Info', mark: 'i' },
+];
+
+const SHORT: Record<(typeof OPERATIONS)[number], string> = {
+  'select-own': 'sel-own', 'select-other': 'sel-other', 'select-published': 'sel-pub', 'insert-own': 'ins-own', 'insert-other': 'ins-other',
+  'update-other': 'upd-other', 'delete-other': 'del-other', 'move-own': 'move', 'move-own-returning': 'move-ret',
+};
+
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export function renderAudit(report: AuditReport, reporter: Reporter): void {
+  const c = reporter.color;
+  const paint = { error: c.red, warn: c.yellow, info: c.cyan };
+  reporter.info('');
+  for (const group of GROUPS) {
+    const items = report.findings.filter((f) => f.level === group.level);
+    if (items.length === 0) continue;
+    reporter.info(paint[group.level].bold(`${group.title} (${items.length})`));
+    for (const f of items) {
+      reporter.info(`  ${paint[group.level](group.mark)} ${c.bold(f.rule)}  ${f.object}`);
+      reporter.info(`      ${f.message}`);
+      reporter.info(`      ${c.dim('fix:')} ${f.fix}${f.splinter ? c.dim(`  [splinter: ${f.splinter}]`) : ''}`);
+    }
+  }
+  if (report.findings.length === 0) reporter.info(c.green(`No findings from ${report.summary.rules} rules.`));
+  reporter.info(report.drift.source ? `${c.bold('Drift')}  ${report.drift.compared} declared policies (${report.drift.source}) compared as the server normalises them: ${report.summary.drift === 0 ? c.green('no drift') : c.red(`${report.summary.drift} difference(s), listed above`)}` : `${c.bold('Drift')}  ${c.dim(report.drift.skipped ?? 'skipped')}`);
+  if (report.matrix.length > 0) renderMatrix(report, reporter);
+  else reporter.info(`${c.bold('Isolation matrix')}  ${c.dim(report.matrixSkipped ?? 'skipped')}`);
+}
+
+function renderMatrix(report: AuditReport, reporter: Reporter): void {
+  const c = reporter.color;
+  const cells = report.matrix;
+  const relations = [...new Set(cells.map((x) => x.relation))];
+  const width = Math.max(...relations.map((r) => r.length), 8);
+  reporter.info(`${c.bold('Isolation matrix')}  (tenancy map ${report.residue ? report.matrixSource : ''}; A and B seeded, every probe rolled back)`);
+  reporter.info(`  ${'relation'.padEnd(width)}  ${'identity'.padEnd(12)} ${OPERATIONS.map((o) => SHORT[o].padEnd(9)).join(' ')}`);
+  const cellText = (x: MatrixCell | undefined) => {
+    if (!x) return c.dim('·'.padEnd(9));
+    const text = (x.verdict === 'ok' ? x.actual : x.verdict.toUpperCase()).padEnd(9);
+    return x.verdict === 'ok' ? c.green(text) : x.verdict === 'blocked' ? c.yellow(text) : c.red.bold(text);
+  };
+  for (const relation of relations) {
+    for (const identity of IDENTITIES) {
+      const row = OPERATIONS.map((op) => cellText(cells.find((x) => x.relation === relation && x.identity === identity && x.operation === op)));
+      reporter.info(`  ${relation.padEnd(width)}  ${identity.padEnd(12)} ${row.join(' ')}`);
+    }
+  }
+  for (const x of cells.filter((y) => y.verdict !== 'ok')) {
+    const paint = x.verdict === 'blocked' ? c.yellow : c.red;
+    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${x.relation}: expected ${x.expected}, got ${x.actual} (${x.detail})`);
+  }
+  const r = report.residue;
+  if (r) {
+    const counts = r.tables.map((t) => `${t.table} ${t.before}=${t.after}`).join(', ');
+    reporter.info(r.clean ? `  ${c.green('no residue')}: row counts before = after (${counts})` : `  ${c.red('RESIDUE')}: row counts changed (${r.tables.filter((t) => t.before !== t.after).map((t) => `${t.table} ${t.before}->${t.after}`).join(', ')})`);
+    if (r.sequencesAdvanced.length > 0) reporter.info(`  ${c.dim(`sequences advanced (not transactional): ${r.sequencesAdvanced.join(', ')}`)}`);
+  }
+}
+
+export function summaryLine(report: AuditReport, reporter: Reporter): string {
+  const c = reporter.color;
+  const s = report.summary;
+  const parts = [
+    s.errors > 0 ? c.red(plural(s.errors, 'error')) : plural(0, 'error'),
+    s.warnings > 0 ? c.yellow(plural(s.warnings, 'warning')) : plural(0, 'warning'),
+    `${s.info} info`,
+  ];
+  const matrix = report.matrix.length > 0 ? `; matrix: ${s.matrixCells} checks, ${s.leaks > 0 ? c.red(plural(s.leaks, 'leak')) : c.green('0 leaks')}${s.blocked ? `, ${c.yellow(`${s.blocked} blocked`)}` : ''}${s.probeErrors ? `, ${c.red(`${s.probeErrors} probe errors`)}` : ''}${report.residue?.clean === false ? c.red(', RESIDUE') : ', no residue'}` : '';
+  return `rls-audit: ${parts.join(', ')}${matrix} (${plural(s.tables, 'table')}, ${plural(s.policies, 'policy').replace('policys', 'policies')}, ${s.rules} rules)`;
+}

@@ -1,0 +1,68 @@
+/** SARIF 2.1.0 for code-scanning upload: one result per finding and per matrix leak. Pure. */
+import type { Finding, Level } from './model.js';
+import type { MatrixCell } from './matrix.js';
+
+export interface SarifRule {
+  id: string;
+  title: string;
+  description: string;
+  level: Level;
+  splinter: string | null;
+}
+
+const SARIF_LEVEL: Record<Level, 'error' | 'warning' | 'note'> = { error: 'error', warn: 'warning', info: 'note' };
+
+export const LEAK_RULE: SarifRule = {
+  id: 'isolation-leak',
+  title: 'Tenant isolation leak',
+  description: 'Acting as an API identity, the isolation matrix could read or change rows that the tenancy map says it must not reach.',
+  level: 'error',
+  splinter: null,
+};
+
+/** Where an object is declared: a file (relative to the repository) and line. */
+export type Locate = (object: string) => { uri: string; line: number } | null;
+
+export function toSarif(input: { version: string; rules: readonly SarifRule[]; findings: readonly Finding[]; leaks: readonly MatrixCell[]; locate: Locate }): object {
+  const result = (ruleId: string, level: Level, text: string, object: string, kind: string) => {
+    const where = input.locate(object);
+    return {
+      ruleId,
+      level: SARIF_LEVEL[level],
+      message: { text },
+      locations: [
+        {
+          ...(where ? { physicalLocation: { artifactLocation: { uri: where.uri }, region: { startLine: where.line } } } : {}),
+          logicalLocations: [{ fullyQualifiedName: object, kind }],
+        },
+      ],
+      partialFingerprints: { dbkitObject: `${ruleId}:${object}` },
+    };
+  };
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'dbkit rls-audit',
+            version: input.version,
+            rules: [...input.rules, LEAK_RULE].map((r) => ({
+              id: r.id,
+              name: r.title,
+              shortDescription: { text: r.title },
+              fullDescription: { text: r.description },
+              defaultConfiguration: { level: SARIF_LEVEL[r.level] },
+              properties: { splinter: r.splinter, tags: ['security', 'rls'] },
+            })),
+          },
+        },
+        results: [
+          ...input.findings.map((f) => result(f.rule, f.level, `${f.message}. Fix: ${f.fix}${f.splinter ? ` (splinter: ${f.splinter})` : ''}`, f.object, f.objectType)),
+          ...input.leaks.map((c) => result(LEAK_RULE.id, 'error', `${c.identity} ${c.operation} on ${c.relation}: expected ${c.expected}, got ${c.actual} (${c.detail})`, c.relation, 'table')),
+        ],
+      },
+    ],
+  };
+}

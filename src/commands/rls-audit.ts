@@ -1,0 +1,196 @@
+/**
+ * dbkit rls-audit: static lints over the catalog, policy drift against policies/, and the
+ * impersonation isolation matrix, in one report. Read-only except the matrix, which writes only
+ * inside a transaction it rolls back (and proves it, with row counts before and after).
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import type { ResolvedConfig } from '../config.js';
+import { DbkitError } from '../errors.js';
+import type { Reporter } from '../output/terminal.js';
+import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { connectChecked } from '../migrations/session.js';
+import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { runtimeFor, settingOption } from '../runtime.js';
+import { dbkitVersion } from '../version.js';
+import { readAuditCatalog } from '../audit/catalog.js';
+import { lint, sortFindings } from '../audit/lint.js';
+import { RULES } from '../audit/rules/index.js';
+import { compareDrift, DRIFT_RULES } from '../audit/drift.js';
+import { normaliseDeclarations } from '../audit/normalise.js';
+import { loadPolicyProject } from '../audit/project.js';
+import { runIsolationMatrix, type Residue } from '../audit/impersonate.js';
+import type { MatrixCell } from '../audit/matrix.js';
+import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn, type Finding } from '../audit/model.js';
+import { toSarif, type Locate } from '../audit/sarif.js';
+import { renderAudit, summaryLine } from '../audit/render.js';
+
+export interface AuditOptions {
+  matrix: boolean;
+  drift: boolean;
+  failOn: FailOn;
+  sarif: string | null;
+}
+
+export interface AuditReport {
+  command: 'rls-audit';
+  ok: boolean;
+  database: { url: string; kind: DatabaseTarget['kind']; name: string };
+  server: { version: string; versionNum: number };
+  findings: Finding[];
+  drift: { source: string | null; compared: number; skipped: string | null };
+  matrix: MatrixCell[];
+  matrixSource: string | null;
+  matrixSkipped: string | null;
+  residue: Residue | null;
+  summary: {
+    errors: number; warnings: number; info: number; drift: number; rules: number; tables: number; policies: number;
+    matrixCells: number; leaks: number; blocked: number; probeErrors: number; failOn: FailOn; durationMs: number;
+  };
+  error: ErrorDocument | null;
+}
+
+export async function auditRls(config: ResolvedConfig, options: AuditOptions, reporter: Reporter): Promise<AuditReport> {
+  const started = performance.now();
+  const project = await loadPolicyProject(config.policiesDir, config.cwd);
+  const roles = { ...DEFAULT_API_ROLES, ...(project.tenancy?.map.roles ?? {}) };
+  const settings: AuditSettings = { exposedSchemas: config.exposedSchemas, managedSchemas: MANAGED_SCHEMAS, sensitive: config.sensitive, privilegedRoles: config.privilegedRoles, roles };
+  return withDatabaseTarget(config, reporter, async (target) => {
+    const { client, server } = await connectChecked(target);
+    try {
+      let step = reporter.step('read catalog');
+      const catalog = await readAuditCatalog(client, roles);
+      const tables = catalog.relations.filter((r) => r.kind === 'table' && !settings.managedSchemas.includes(r.schema));
+      step.done(`${tables.length} tables, ${tables.reduce((n, r) => n + r.policies.length, 0)} policies, ${catalog.functions.length} functions`);
+      step = reporter.step(`lint (${RULES.length} rules)`);
+      const findings = await lint(catalog, settings);
+      step.done(`${findings.length} finding(s)`);
+
+      const dirShown = path.relative(config.cwd, config.policiesDir) || config.policiesDir;
+      const drift: AuditReport['drift'] = { source: null, compared: 0, skipped: null };
+      let driftCount = 0;
+      if (!options.drift) drift.skipped = 'skipped (--no-drift)';
+      else if (project.policies.length === 0) drift.skipped = `skipped: no policies declared in ${dirShown}/`;
+      else {
+        step = reporter.step('drift');
+        const normalised = await normaliseDeclarations(client, project.policies);
+        const found = compareDrift(normalised, catalog.relations);
+        driftCount = found.length;
+        findings.push(...found);
+        drift.source = [...new Set(project.policies.map((p) => p.file))].join(', ');
+        drift.compared = project.policies.length;
+        step.done(found.length === 0 ? 'no drift' : `${found.length} difference(s)`);
+      }
+
+      let matrix: MatrixCell[] = [];
+      let residue: Residue | null = null;
+      let matrixSkipped: string | null = null;
+      if (!options.matrix) matrixSkipped = 'skipped (--no-matrix)';
+      else if (!project.tenancy) matrixSkipped = `skipped: no tenancy map exported from ${dirShown}/`;
+      else {
+        const result = await runIsolationMatrix(client, project.tenancy.map, project.tenancy.file, reporter);
+        matrix = result.cells;
+        residue = result.residue;
+      }
+
+      const sorted = sortFindings(findings);
+      const count = (level: string) => sorted.filter((f) => f.level === level).length;
+      const report: AuditReport = {
+        command: 'rls-audit',
+        ok: false,
+        database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+        server: { version: server.version, versionNum: server.versionNum },
+        findings: sorted,
+        drift,
+        matrix,
+        matrixSource: project.tenancy?.file ?? null,
+        matrixSkipped,
+        residue,
+        summary: {
+          errors: count('error'), warnings: count('warn'), info: count('info'), drift: driftCount, rules: RULES.length + (drift.source ? DRIFT_RULES.length : 0),
+          tables: tables.length, policies: tables.reduce((n, r) => n + r.policies.length, 0),
+          matrixCells: matrix.length, leaks: matrix.filter((c) => c.verdict === 'leak').length, blocked: matrix.filter((c) => c.verdict === 'blocked').length,
+          probeErrors: matrix.filter((c) => c.verdict === 'error').length, failOn: options.failOn, durationMs: 0,
+        },
+        error: null,
+      };
+      report.error = failure(report, options.failOn);
+      report.ok = report.error === null;
+      if (options.sarif) writeSarif(options.sarif, report, config);
+      report.summary.durationMs = Math.round(performance.now() - started);
+      return report;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+}
+
+function failure(report: AuditReport, failOn: FailOn): ErrorDocument | null {
+  const s = report.summary;
+  const problems: string[] = [];
+  if (failOn !== 'never') {
+    const failing = report.findings.filter((f) => LEVEL_RANK[f.level] >= LEVEL_RANK[failOn]).length;
+    if (failing > 0) problems.push(`${failing} finding(s) at or above ${failOn}`);
+  }
+  if (s.leaks > 0) problems.push(`${s.leaks} isolation leak(s)`);
+  if (s.blocked > 0) problems.push(`${s.blocked} expected access(es) blocked`);
+  if (s.probeErrors > 0) problems.push(`${s.probeErrors} probe(s) failed to run`);
+  if (report.residue && !report.residue.clean) problems.push('rows were left behind');
+  if (problems.length === 0) return null;
+  return errorDocument(new DbkitError('RLS_AUDIT_FAILED', `rls-audit failed: ${problems.join(', ')}`, { hint: 'fix what is listed above; --fail-on sets the level that fails the audit' }));
+}
+
+function locator(config: ResolvedConfig): Locate {
+  const files: { uri: string; lines: string[] }[] = [];
+  for (const dir of [config.policiesDir, config.migrationsDir]) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).filter((n) => /\.(ts|js|sql)$/.test(n)).sort()) {
+      files.push({ uri: path.relative(config.cwd, path.join(dir, f)).split(path.sep).join('/'), lines: readFileSync(path.join(dir, f), 'utf8').split('\n') });
+    }
+  }
+  return (object) => {
+    const name = object.replace(/\(.*\)$/, '').split('.').pop() ?? object;
+    for (const file of files) {
+      const index = file.lines.findIndex((l) => new RegExp(`\\b${name.replace(/[^A-Za-z0-9_]/g, '')}\\b`).test(l));
+      if (index >= 0) return { uri: file.uri, line: index + 1 };
+    }
+    return null;
+  };
+}
+
+function writeSarif(file: string, report: AuditReport, config: ResolvedConfig): void {
+  const sarif = toSarif({ version: dbkitVersion(), rules: [...RULES, ...DRIFT_RULES], findings: report.findings, leaks: report.matrix.filter((c) => c.verdict === 'leak'), locate: locator(config) });
+  try {
+    writeFileSync(path.resolve(config.cwd, file), `${JSON.stringify(sarif, null, 2)}\n`);
+  } catch (error) {
+    throw new DbkitError('USAGE', `cannot write SARIF to ${file}: ${(error as Error).message}`);
+  }
+}
+
+export function registerRlsAudit(program: Command): void {
+  const command = program
+    .command('rls-audit')
+    .description('Find RLS holes (lint rules, policy drift against policies/) and prove tenant isolation by impersonating anon, two tenants and service_role.')
+    .addOption(new Option('--fail-on <level>', 'lowest finding level that fails the audit').choices(FAIL_ON).default('error'))
+    .option('--no-matrix', 'skip the isolation matrix (no writes at all, not even rolled-back ones)')
+    .option('--no-drift', 'skip the comparison with the policies declared in policies/')
+    .option('--sarif <file>', 'also write the findings as SARIF 2.1.0 (for code-scanning upload)');
+  for (const name of ['policiesDir', 'exposedSchemas', 'sensitive', 'privilegedRoles'] as const) settingOption(command, name);
+  command
+    .option('--json', 'print one JSON document: { findings, matrix, summary, ... } (shape in README)')
+    .addHelpText('after', '\nExamples:\n  $ npx dbkit rls-audit\n  $ npx dbkit rls-audit --db "$DATABASE_URL" --fail-on warn --sarif rls.sarif\n  $ npx dbkit rls-audit --no-matrix --json')
+    .action(async (opts: { failOn: FailOn; matrix: boolean; drift: boolean; sarif?: string }, cmd: Command) => {
+      const runtime = runtimeFor(cmd);
+      const report = await auditRls(runtime.config, { failOn: opts.failOn, matrix: opts.matrix, drift: opts.drift, sarif: opts.sarif ?? null }, runtime.reporter);
+      if (runtime.json) runtime.printJson(report);
+      else {
+        renderAudit(report, runtime.reporter);
+        runtime.reporter.info(summaryLine(report, runtime.reporter));
+      }
+      if (report.error) {
+        if (!runtime.json) printError(report.error);
+        process.exitCode = report.error.exitCode;
+      }
+    });
+}

@@ -1,0 +1,46 @@
+-- CreatorOS schema after `dbkit apply`: tables, attribution columns and indexes, the view's
+-- options, RLS flags and the tenant helper. Run with `dbkit test` (each file is rolled back).
+SELECT plan(36);
+
+SELECT has_table('public', t, format('table public.%s exists', t))
+  FROM unnest(ARRAY['minds', 'content_projects', 'contents', 'audience_profiles', 'content_minds', 'content_tags']) t;
+
+-- AC1-AC3: mind attribution and junction timestamps
+SELECT has_column('public', 'content_projects', 'creator_mind_id', 'content_projects.creator_mind_id exists');
+SELECT has_column('public', 'content_projects', 'persona_mind_id', 'content_projects.persona_mind_id exists');
+SELECT col_type_is('public', 'content_projects', 'creator_mind_id', 'uuid', 'creator_mind_id is a uuid');
+SELECT col_type_is('public', 'content_projects', 'persona_mind_id', 'uuid', 'persona_mind_id is a uuid');
+SELECT fk_ok('public', 'content_projects', 'creator_mind_id', 'public', 'minds', 'id');
+SELECT fk_ok('public', 'content_projects', 'persona_mind_id', 'public', 'minds', 'id');
+SELECT has_column('public', 'content_minds', 'created_at', 'content_minds.created_at exists');
+SELECT has_column('public', 'content_tags', 'created_at', 'content_tags.created_at exists');
+SELECT col_not_null('public', 'contents', 'project_id', 'every content belongs to a project');
+SELECT fk_ok('public', 'contents', 'parent_content_id', 'public', 'contents', 'id');
+
+-- AC2 and the columns the policies filter on: each leads an index
+SELECT has_index('public', 'content_projects', 'idx_content_projects_creator_mind', 'creator_mind_id', 'creator_mind_id is indexed');
+SELECT has_index('public', 'content_projects', 'idx_content_projects_persona_mind', 'persona_mind_id', 'persona_mind_id is indexed');
+SELECT has_index('public', 'contents', 'idx_contents_status', 'status', 'contents.status is indexed');
+SELECT has_index('public', 'contents', 'idx_contents_parent', 'parent_content_id', 'contents.parent_content_id is indexed');
+SELECT has_index('public', 'audience_profiles', 'idx_audience_profiles_project', 'project_id', 'audience_profiles.project_id is indexed');
+SELECT ok(EXISTS (SELECT 1 FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+                   WHERE x.indrelid = 'public.contents'::regclass AND a.attname = 'project_id'), 'contents.project_id leads an index');
+
+-- AC4: the view, running with the caller's rights so that RLS applies through it
+SELECT has_view('public', 'v_contents_with_creators', 'view v_contents_with_creators exists');
+SELECT ok((SELECT 'security_invoker=true' = ANY (reloptions) FROM pg_class WHERE oid = 'public.v_contents_with_creators'::regclass),
+          'v_contents_with_creators has security_invoker=true');
+SELECT has_column('public', 'v_contents_with_creators', 'creator_name', 'the view shows the creator''s name');
+
+-- AC5: RLS enabled and forced on the five tables and the minds directory
+SELECT ok((SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE oid = format('public.%I', t)::regclass), format('RLS enabled and forced on %s', t))
+  FROM unnest(ARRAY['minds', 'content_projects', 'contents', 'audience_profiles', 'content_minds', 'content_tags']) t;
+
+-- The tenant helper: a SECURITY DEFINER function outside the API-exposed schema, search_path pinned
+SELECT has_function('private', 'current_mind_id', ARRAY[]::text[], 'private.current_mind_id() exists');
+SELECT is_definer('private', 'current_mind_id', ARRAY[]::text[], 'private.current_mind_id() is SECURITY DEFINER');
+SELECT volatility_is('private', 'current_mind_id', ARRAY[]::text[], 'stable', 'private.current_mind_id() is STABLE');
+SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] FROM pg_proc WHERE oid = 'private.current_mind_id()'::regprocedure), 'private.current_mind_id() pins search_path');
+SELECT ok(NOT has_function_privilege('anon', 'private.current_mind_id()', 'EXECUTE'), 'anon cannot execute private.current_mind_id()');
+
+SELECT * FROM finish();
