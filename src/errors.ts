@@ -20,6 +20,12 @@ export const ERROR_CODES = {
   EMBEDDED_FAILED: { exit: 13, summary: 'The embedded PostgreSQL cluster could not be initialised, started or stopped.' },
   CONFIRMATION_REQUIRED: { exit: 14, summary: 'A destructive command needs confirmation: answer the prompt or pass --yes.' },
   NOT_FOUND: { exit: 15, summary: 'A named thing (backup id, migration, project) does not exist.' },
+  NOT_APPLIED: { exit: 16, summary: 'rollback --to names a migration that exists but is not applied, so there is nothing to roll back to. Nothing was changed.' },
+  ROLLBACK_TOO_FAR: { exit: 17, summary: 'rollback --count asks to revert more migrations than are applied. Nothing was changed.' },
+  PG_TOOLS_MISSING: { exit: 18, summary: 'No pg_dump/pg_restore at least as new as the server (or the archive) was found. Nothing was changed.' },
+  BACKUP_CORRUPT: { exit: 19, summary: 'The backup is missing, truncated, corrupted or differs from its manifest; found before anything was restored.' },
+  RESTORE_FAILED: { exit: 20, summary: 'The restore could not be completed; it was rolled back and the live database was not touched.' },
+  RESTORE_MISMATCH: { exit: 21, summary: 'The restored data did not match the manifest (schema fingerprint or row counts), so it was discarded; the live database was not touched.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

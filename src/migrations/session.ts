@@ -68,8 +68,10 @@ export interface LockOptions {
 
 async function sessionClient(target: DatabaseTarget, options: LockOptions): Promise<pg.Client> {
   const client = await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs });
-  // Fail fast instead of queueing behind application traffic.
-  await client.query(`SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}`);
+  // Fail fast instead of queueing behind application traffic. client_connection_check_interval:
+  // when dbkit is killed mid-statement, the server notices within a second, rolls the migration
+  // back and frees the lock, instead of running the statement to its end first.
+  await client.query(`SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}; SET client_connection_check_interval = 1000`);
   return client;
 }
 
