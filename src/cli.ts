@@ -9,6 +9,9 @@ import { registerApply } from './commands/apply.js';
 import { registerStatus } from './commands/status.js';
 import { registerDb } from './commands/db.js';
 import { registerBackups } from './commands/backups.js';
+import { registerRollback } from './commands/rollback.js';
+import { registerBackup } from './commands/backup.js';
+import { registerRestore } from './commands/restore.js';
 
 import { dbkitVersion } from './version.js';
 
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerDb(program);
   registerBackups(program);
+  registerRollback(program);
+  registerBackup(program);
+  registerRestore(program);
   program.addHelpText('after', `\nExit codes:\n${Object.entries(ERROR_CODES).map(([code, { exit }]) => `  ${String(exit).padStart(3)}  ${code}`).join('\n')}\n  (0 = success; meanings in README.md, "Exit codes")\n\nExample:\n  $ npx dbkit apply`);
   return program;
 }
