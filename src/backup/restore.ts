@@ -6,6 +6,7 @@
  * only then swapped in.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
@@ -135,17 +136,17 @@ export async function runScript(client: pg.Client, tool: PgTool, file: string, l
   });
   const parser = new RestoreScriptParser();
   let copy: ReturnType<typeof copyFrom> | null = null;
+  // A COPY can fail while dbkit is between writes: keep the error until the next await.
+  let copyError: unknown = null;
   let entry = 'the script preamble';
   const send = async (events: ScriptEvent[]) => {
     let data = '';
     const flushData = async () => {
+      if (copyError) throw copyError;
       if (!copy || data === '') return;
       const ok = copy.write(data);
       data = '';
-      if (!ok) await new Promise<void>((resolve, reject) => {
-        copy!.once('drain', resolve);
-        copy!.once('error', reject);
-      });
+      if (!ok) await once(copy, 'drain');
     };
     for (const event of events) {
       switch (event.kind) {
@@ -159,6 +160,7 @@ export async function runScript(client: pg.Client, tool: PgTool, file: string, l
         case 'copy-start':
           entry = event.entry;
           copy = client.query(copyFrom(event.statement));
+          copy.on('error', (error) => (copyError ??= error));
           break;
         case 'copy-end': {
           await flushData();
@@ -166,6 +168,7 @@ export async function runScript(client: pg.Client, tool: PgTool, file: string, l
           copy = null;
           stream.end();
           await finished(stream);
+          if (copyError) throw copyError;
           break;
         }
         default: {

@@ -222,15 +222,12 @@ function validationError(checks: CheckResult[], where: string, backup: BackupSum
 }
 
 async function validateStep(client: pg.ClientBase, expectations: Awaited<ReturnType<typeof loadExpectations>>, targets: ValidationTarget[], reporter: Reporter, label?: string): Promise<CheckResult[]> {
+  const step = label && targets.some((t) => expectations[t.migration]) ? reporter.step(label) : null;
   const results = await runValidation(client, expectations, targets);
-  if (results.length === 0) return results;
   const c = reporter.color;
-  if (label) {
-    const bad = results.filter((r) => !r.ok).length;
-    const step = reporter.step(label);
-    if (bad > 0) step.fail(`${bad} of ${results.length} checks failed`);
-    else step.done(`${results.length} checks passed`);
-  }
+  const bad = results.filter((r) => !r.ok).length;
+  if (bad > 0) step?.fail(`${bad} of ${results.length} checks failed`);
+  else step?.done(results.length === 0 ? 'no checks declared' : `${results.length} checks passed`);
   for (const r of results) reporter.info(`    ${r.ok ? c.green('✓') : c.red('✗')} ${r.label}${r.ok ? c.dim(`  ${r.actual}`) : `: expected ${r.expected}, found ${r.actual}`}`);
   return results;
 }
