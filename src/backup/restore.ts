@@ -124,7 +124,7 @@ function restoreError(what: string, error: unknown, lockTimeoutMs: number): Dbki
 }
 
 /** Streams `pg_restore --file=-` into the client: statements as queries, table data through COPY. */
-export async function runScript(client: pg.Client, tool: PgTool, file: string, lockTimeoutMs: number): Promise<void> {
+async function runScript(client: pg.Client, tool: PgTool, file: string, lockTimeoutMs: number): Promise<void> {
   const child = spawn(tool.path, ['--file=-', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGAPPNAME: 'dbkit-restore' } });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {

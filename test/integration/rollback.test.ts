@@ -3,11 +3,12 @@
  * from DATABASE_URL): round trips, a down that fails, a rollback killed mid-way, bad input, drift,
  * and a rollback racing an apply.
  */
-import { copyFileSync, readdirSync, readFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanEnv, parseJson, runCli, ROOT, type CliResult } from '../helpers/cli.ts';
+import { BIN, cleanEnv, parseJson, runCli, ROOT, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, withAdmin, type TestDatabase } from '../helpers/db.ts';
 import { appliedNames, describeDiff, fingerprint } from '../helpers/schema.ts';
 import { copyMigrations, MIGRATION_NAMES, MIGRATIONS_DIR } from '../helpers/migrations.ts';
@@ -106,6 +107,21 @@ describe.each(testServers())('dbkit rollback on $name', (server) => {
     expect(report.selection).toEqual({ kind: 'to', migration: MIGRATION_NAMES[0] });
     expect(report.migrations.map((m) => m.name)).toEqual([MIGRATION_NAMES[1]]);
     expect(await appliedNames(db.url)).toEqual([MIGRATION_NAMES[0]]);
+  });
+
+  it.runIf(existsSync('/usr/bin/script'))('in a terminal it asks first, naming the database and the migrations: "no" changes nothing, "yes" rolls back', async () => {
+    expect((await cli(['apply', '--no-backup'])).code).toBe(0);
+    const before = await fingerprint(db.url, { includeDbkitSchema: true });
+    const refused = await inTerminal(['rollback', '--count', '2', '--no-backup', '--db', db.url], env, 'no');
+    expect(refused.output).toContain(`Roll back 2 migrations (${MIGRATION_NAMES[3]}, ${MIGRATION_NAMES[2]}) on database "${db.name}" at `);
+    expect(refused.output).toContain(`  1. revert ${MIGRATION_NAMES[3]}\n  2. revert ${MIGRATION_NAMES[2]}\nWITHOUT a backup (--no-backup).`);
+    expect(refused.output).toContain('error: not confirmed: nothing was changed');
+    expect(refused.code).toBe(14);
+    expect((await fingerprint(db.url, { includeDbkitSchema: true })).hash).toBe(before.hash);
+    const confirmed = await inTerminal(['rollback', '--count', '2', '--no-backup', '--db', db.url], env, 'yes');
+    expect(confirmed.code, confirmed.output).toBe(0);
+    expect(confirmed.output).toContain('Rolled back 2 migrations');
+    expect(await appliedNames(db.url)).toEqual(MIGRATION_NAMES.slice(0, 2));
   });
 
   it('a down that fails midway leaves the database exactly as before that down, and the report names it', async () => {
@@ -266,6 +282,27 @@ describe.each(testServers())('dbkit rollback on $name', (server) => {
     }
   });
 });
+
+/** Runs the CLI in a pseudo-terminal (util-linux script) and answers its prompt. */
+function inTerminal(args: string[], env: Record<string, string | undefined>, answer: string): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  let answered = false;
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString().replaceAll('\r', '');
+    if (!answered && output.includes('Type "yes" to continue: ')) {
+      answered = true;
+      child.stdin.write(`${answer}\n`);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output: output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '') }));
+  });
+}
 
 function readdirIfExists(dir: string): string[] {
   try {
