@@ -15,6 +15,9 @@ import { registerTree } from './commands/tree.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerRlsAudit } from './commands/rls-audit.js';
 import { registerTest } from './commands/test.js';
+import { registerRollback } from './commands/rollback.js';
+import { registerBackup } from './commands/backup.js';
+import { registerRestore } from './commands/restore.js';
 
 import { dbkitVersion } from './version.js';
 
@@ -29,14 +32,17 @@ export function buildProgram(): Command {
   program.configureOutput({ outputError: (text, write) => write(text) });
   registerApply(program);
   registerStatus(program);
-  registerDb(program);
+  registerRollback(program);
+  registerBackup(program);
   registerBackups(program);
+  registerRestore(program);
+  registerRlsAudit(program);
+  registerTest(program);
   registerSync(program);
   registerVerify(program);
   registerTree(program);
   registerMonitor(program);
-  registerRlsAudit(program);
-  registerTest(program);
+  registerDb(program);
   program.addHelpText('after', `\nExit codes:\n${Object.entries(ERROR_CODES).map(([code, { exit }]) => `  ${String(exit).padStart(3)}  ${code}`).join('\n')}\n  (0 = success; meanings in README.md, "Exit codes")\n\nExample:\n  $ npx dbkit apply`);
   return program;
 }

@@ -13,6 +13,7 @@ import { withDatabase } from '../db/connect.js';
 import { findPgTool, listPgTools, type PgTool } from './pg-tools.js';
 import { archivePath, backupDatabaseName, newBackupId, writeManifest, type BackupManifest, type BackupStrategyName } from './manifest.js';
 import { dumpWithSnapshot, fileSize, sha256File, verifyArchive } from './pgdump.js';
+import { pruneBackups, type PruneResult } from './prune.js';
 import { copyDatabase, dropDatabaseIfExists, factsOf, maintenanceDatabase, verifyCopy } from './template.js';
 
 export type BackupPlan = { strategy: 'pg_dump'; dump: PgTool; restore: PgTool } | { strategy: 'template' };
@@ -25,7 +26,7 @@ export function chooseBackupStrategy(choice: BackupStrategyChoice, server: Serve
   if (dump && restore) return { strategy: 'pg_dump', dump, restore };
   if (choice === 'auto') return { strategy: 'template' };
   const found = listPgTools('pg_dump', pgBinDir).map((t) => `${t.version} at ${t.path}`);
-  throw new DbkitError('BACKUP_FAILED', `no pg_dump/pg_restore ${major} or newer found for this PostgreSQL ${server.version} server${found.length ? ` (found: ${found.join(', ')})` : ''}`, {
+  throw new DbkitError('PG_TOOLS_MISSING', `no pg_dump/pg_restore ${major} or newer found for this PostgreSQL ${server.version} server${found.length ? ` (found: ${found.join(', ')})` : ''}`, {
     hint: `install the PostgreSQL ${major} client tools and point DBKIT_PG_BIN at them, or use --backup-strategy template. Nothing was changed.`,
   });
 }
@@ -38,6 +39,10 @@ export interface TakeBackupOptions {
   reason: string;
   /** Migrations applied at this moment (recorded in the manifest). */
   migrations: string[];
+  /** Backups that keepBackups pruning must not remove (the one a restore reads, say). */
+  protect?: readonly string[];
+  /** Told what keepBackups pruning did after the new backup was verified. */
+  onPruned?: (result: PruneResult) => void;
 }
 
 /**
@@ -112,6 +117,10 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupMani
   writeManifest(config.backupDir, manifest);
   if (!manifest.verified) {
     throw new DbkitError('BACKUP_FAILED', `backup ${id} could not be verified: ${manifest.verification.detail}`, { hint: 'nothing was changed; retry, or pass --no-backup (not recommended)' });
+  }
+  if (config.keepBackups > 0) {
+    const pruned = await pruneBackups(config.backupDir, target, config.keepBackups, [manifest.id, ...(options.protect ?? [])]);
+    options.onPruned?.(pruned);
   }
   return manifest;
 }

@@ -7,6 +7,9 @@ import type { Reporter } from '../output/terminal.js';
 import { listManifests, type BackupManifest } from '../backup/manifest.js';
 import { formatBytes } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
+import { DbkitError } from '../errors.js';
+import { withDatabaseTarget } from '../db/target.js';
+import { describePrune, pruneBackups, type PruneResult } from '../backup/prune.js';
 
 export interface BackupListEntry {
   id: string;
@@ -60,16 +63,32 @@ export function renderBackups(entries: BackupListEntry[], reporter: Reporter): v
   for (const row of rows) reporter.info(row[6] === 'verified' ? line(row) : c.red(line(row)));
 }
 
+/** --keep N: prunes the target database's backups down to its N newest verified ones. */
+export function parseKeep(raw: string): number {
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new DbkitError('USAGE', `--keep: '${raw}' is not a whole number >= 1`, { hint: 'e.g. dbkit backups --keep 5' });
+  return Number(raw);
+}
+
+export async function pruneTargetBackups(config: ResolvedConfig, keep: number, reporter: Reporter): Promise<PruneResult> {
+  return withDatabaseTarget(config, reporter, (target) => pruneBackups(config.backupDir, target, keep));
+}
+
 export function registerBackups(program: Command): void {
   const command = program.command('backups').description('List the backups dbkit has taken: id, time, size, server, migrations at the time, verified or not.');
+  command.option('--keep <n>', "prune the database's backups to its N newest verified ones (archives deleted, template copies dropped)");
   settingOption(command, 'backupDir');
   command
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  $ npx dbkit backups')
-    .action((_opts: unknown, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  $ npx dbkit backups\n  $ npx dbkit backups --keep 5 --db "$DATABASE_URL"')
+    .action(async (opts: { keep?: string }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
+      const pruned = opts.keep === undefined ? null : await pruneTargetBackups(runtime.config, parseKeep(opts.keep), runtime.reporter);
       const entries = listBackups(runtime.config);
-      if (runtime.json) runtime.printJson({ command: 'backups', backups: entries });
-      else renderBackups(entries, runtime.reporter);
+      if (runtime.json) runtime.printJson({ command: 'backups', backups: entries, pruned });
+      else {
+        if (pruned) runtime.reporter.info(describePrune(pruned));
+        renderBackups(entries, runtime.reporter);
+      }
+      for (const f of pruned?.failed ?? []) runtime.reporter.warn(`could not remove backup ${f.id}: ${f.reason}`);
     });
 }

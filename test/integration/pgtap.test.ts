@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
 import type { TestReport } from '../../src/commands/test.ts';
+import { ERROR_CODES } from '../../src/errors.ts';
 
 const FILES: Record<string, string> = {
   'pass.sql': "SELECT plan(2);\nSELECT ok(true, 'first');\nSELECT is(1 + 1, 2, 'second');\nSELECT * FROM finish();\n",
@@ -52,7 +53,7 @@ describe.each(testServers())('dbkit test on $name', (server) => {
     const junit = path.join(dir, 'report.xml');
     const files = Object.keys(FILES).map((f) => path.join(dir, f));
     const result = await runCli(['test', '--db', db.url, '--json', '--jobs', '3', '--junit', junit, ...files], { env: cleanEnv() });
-    expect(result.code).toBe(21);
+    expect(result.code).toBe(ERROR_CODES.TESTS_FAILED.exit);
     const report = parseJson<TestReport>(result);
     const byName = Object.fromEntries(report.files.map((f) => [path.basename(f.file), f]));
     expect(byName['pass.sql']).toMatchObject({ ok: true, passed: 2, failed: 0, problems: [] });
@@ -75,7 +76,7 @@ describe.each(testServers())('dbkit test on $name', (server) => {
 
   it('prints a TAP document with --tap, and the closing line in human mode', async () => {
     const tap = await runCli(['test', '--db', db.url, '--tap', path.join(dir, 'pass.sql'), path.join(dir, 'fail.sql')], { env: cleanEnv() });
-    expect(tap.code).toBe(21);
+    expect(tap.code).toBe(ERROR_CODES.TESTS_FAILED.exit);
     const lines = tap.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('TAP version 14');
     expect(lines).toContain('    not ok 2 - one is two');

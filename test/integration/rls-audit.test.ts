@@ -13,6 +13,7 @@ import { createTestDatabase, query, testServers, withAdmin, type TestDatabase } 
 import { copyMigrations } from '../helpers/migrations.ts';
 import { RULES } from '../../src/audit/rules/index.ts';
 import type { AuditReport } from '../../src/commands/rls-audit.ts';
+import { ERROR_CODES } from '../../src/errors.ts';
 
 // Roles are cluster-wide: a per-run prefix keeps concurrent runs on one server apart.
 const RUN = `dbkit_fx${randomBytes(3).toString('hex')}_`;
@@ -55,7 +56,7 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
     });
 
     it('fails with the audit exit code and names every rule it ran', () => {
-      expect(exitCode).toBe(20);
+      expect(exitCode).toBe(ERROR_CODES.RLS_AUDIT_FAILED.exit);
       expect(report.summary.rules).toBe(RULES.length);
       expect(report.matrixSkipped).toMatch(/no tenancy map/);
     });
@@ -137,7 +138,7 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
           USING (creator_mind_id = (SELECT private.current_mind_id())) WITH CHECK (true);
         COMMIT;`);
       const result = await runCli(['rls-audit', '--db', db.url, '--json', '--privileged-roles', admins], { env: cleanEnv() });
-      expect(result.code).toBe(20);
+      expect(result.code).toBe(ERROR_CODES.RLS_AUDIT_FAILED.exit);
       const report = parseJson<AuditReport>(result);
       const object = 'public.content_projects.content_projects_rw_mine';
       expect(report.findings.filter((f) => f.object === object).map((f) => f.rule).sort()).toEqual(['policy-always-true', 'policy-drift-changed', 'update-check-weaker']);

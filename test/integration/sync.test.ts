@@ -13,6 +13,7 @@ import type { SyncReport } from '../../src/commands/sync.ts';
 import type { VerifyReport } from '../../src/commands/verify.ts';
 import type { TreeReport } from '../../src/commands/tree.ts';
 import type { MonitorReport } from '../../src/commands/monitor.ts';
+import { ERROR_CODES } from '../../src/errors.ts';
 
 const CONTENTS_PER_COURSE = 27; // outline + 4 modules + 2 research + 20 lessons
 
@@ -89,7 +90,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     const body = readFileSync(full, 'utf8');
     rmSync(full);
     const missing = await cli(['verify', work.dir, '--json']);
-    expect(missing.code).toBe(17);
+    expect(missing.code).toBe(ERROR_CODES.MISMATCH.exit);
     const r1 = parseJson<VerifyReport>(missing);
     expect(r1.courses.map((c) => [c.slug, c.status, c.mismatches.map((m) => [m.kind, m.slug])])).toEqual([
       ['course-0001', 'match', []],
@@ -101,7 +102,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     await query(db.url, `UPDATE contents c SET content = c.content || ' (edited)' FROM content_projects p WHERE p.id = c.project_id AND p.slug = 'course-0003' AND c.slug = 'lesson-2-1'`);
     await query(db.url, `UPDATE contents c SET sequence_order = 9 FROM content_projects p WHERE p.id = c.project_id AND p.slug = 'course-0001' AND c.slug = 'lesson-3-2'`);
     const edited = await cli(['verify', work.dir]);
-    expect(edited.code).toBe(17);
+    expect(edited.code).toBe(ERROR_CODES.MISMATCH.exit);
     expect(edited.stdout).toMatch(/content-differs {2}lesson-2-1: lessons\/2\.1-.*\.md: content differs/);
     expect(edited.stdout).toContain('order-differs  lesson-3-2: sequence_order is 9 in the database, 2 in the folder');
     expect(edited.stdout.match(/-differs/g)).toHaveLength(2);
@@ -119,7 +120,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     const yaml = readFileSync(path.join(c(3), 'curriculum.yaml'), 'utf8');
     writeFileSync(path.join(c(3), 'curriculum.yaml'), yaml.replace('slug: lesson-1-2', 'slug: lesson-1-1'));
     const result = await cli(['sync', work.dir]);
-    expect(result.code).toBe(16);
+    expect(result.code).toBe(ERROR_CODES.COURSE_INVALID.exit);
     expect(result.stdout).toMatch(/✗ .*course-0001: not synced\n {4}.*course-0001\/curriculum\.yaml:\d+:\d+: invalid YAML/);
     expect(result.stdout).toMatch(/course-0002\/curriculum\.yaml:\d+: lesson 2\.3 is listed but no lessons\/2\.3-\*\.md exists/);
     expect(result.stdout).toMatch(/course-0003\/curriculum\.yaml:\d+: slug 'lesson-1-1' is used twice in this course/);
@@ -175,7 +176,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     expect([noMind.code, noMind.stderr.split('\n')[0]]).toEqual([15, "error: mind 'ghost' does not exist: nothing was written"]);
     writeFileSync(path.join(one, 'curriculum.yaml'), 'modules: {{{\n');
     const badYaml = await cli(['sync', one]);
-    expect(badYaml.code).toBe(16);
+    expect(badYaml.code).toBe(ERROR_CODES.COURSE_INVALID.exit);
     expect(badYaml.stdout.match(/course-0001\/curriculum\.yaml:\d+:\d+: invalid YAML: /g)).toHaveLength(1);
     const unreachable = await runCli(['sync', one, '--db', 'postgres://postgres@127.0.0.1:1/x'], { env: env() });
     expect(unreachable.code).toBe(4);
@@ -219,7 +220,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     await query(db.url, `UPDATE contents SET parent_content_id = (SELECT id FROM contents WHERE slug = 'outline') WHERE slug = 'lesson-1-1'`);
     await query(db.url, `UPDATE contents SET parent_content_id = (SELECT id FROM contents WHERE slug = 'lesson-2-1') WHERE slug = 'module-2'`);
     const result = await cli(['monitor', '--json']);
-    expect(result.code).toBe(18);
+    expect(result.code).toBe(ERROR_CODES.INTEGRITY.exit);
     const m = parseJson<MonitorReport>(result);
     expect(m.hierarchy.lessonsOutsideModules).toEqual(['course-0001/lesson-1-1']);
     expect(m.hierarchy.cycles).toEqual(['course-0001/lesson-2-1', 'course-0001/module-2']);

@@ -1,0 +1,130 @@
+/**
+ * dbkit backup: a verified backup on demand, taken under the migration lock so that the
+ * migration state it records is the one it holds. Also the backup step that rollback and restore
+ * share with apply.
+ */
+import { Command, Option } from 'commander';
+import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
+import type { Reporter } from '../output/terminal.js';
+import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { readApplied } from '../migrations/tracking.js';
+import { connectChecked, withMigrationLock, type LockedSession } from '../migrations/session.js';
+import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
+import type { BackupManifest } from '../backup/manifest.js';
+import { describePrune, type PruneResult } from '../backup/prune.js';
+import { formatBytes, formatDuration } from '../core/duration.js';
+import { printError, type ErrorDocument } from '../output/errors.js';
+import { runtimeFor, settingOption } from '../runtime.js';
+import type { BackupSummary } from './apply.js';
+
+export function backupSummary(m: BackupManifest): BackupSummary {
+  return { id: m.id, strategy: m.strategy, location: m.location, sizeBytes: m.sizeBytes, verified: m.verified, verification: m.verification.detail, durationMs: m.durationMs };
+}
+
+export function describeBackup(m: BackupManifest): string {
+  const where = m.location.kind === 'file' ? 'pg_dump archive' : `copy ${m.location.database}`;
+  return `${m.id} (${where}, ${formatBytes(m.sizeBytes)}): ${m.verification.detail}`;
+}
+
+export interface SessionBackup {
+  manifest: BackupManifest;
+  pruned: PruneResult | null;
+}
+
+/**
+ * Takes a verified backup while holding the migration lock. A template copy needs the database
+ * to itself, so the session's own connection steps aside meanwhile (its outer lock stays).
+ */
+export async function backupInSession(session: LockedSession, options: Omit<TakeBackupOptions, 'onPruned'>, reporter: Reporter): Promise<SessionBackup> {
+  const step = reporter.step('backup');
+  let pruned: PruneResult | null = null;
+  const take = () => takeBackup({ ...options, onPruned: (result) => (pruned = result) });
+  let manifest: BackupManifest;
+  try {
+    manifest = options.plan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();
+  } catch (error) {
+    step.fail();
+    throw error;
+  }
+  step.done(describeBackup(manifest));
+  if (pruned) reporter.info(`    keep ${options.config.keepBackups}: ${describePrune(pruned)}`);
+  return { manifest, pruned };
+}
+
+export interface BackupReport {
+  command: 'backup';
+  ok: boolean;
+  database: { url: string; kind: DatabaseTarget['kind']; name: string };
+  server: { version: string; versionNum: number };
+  /** Migrations applied when the backup was taken. */
+  migrations: string[];
+  backup: BackupSummary | null;
+  /** What keepBackups pruning removed afterwards (null when the setting is 0). */
+  pruned: PruneResult | null;
+  error: ErrorDocument | null;
+  durationMs: number;
+}
+
+export async function backupDatabase(config: ResolvedConfig, reporter: Reporter): Promise<BackupReport> {
+  const started = performance.now();
+  return withDatabaseTarget(config, reporter, async (target) => {
+    let step = reporter.step('connect');
+    const { client: probe, server } = await connectChecked(target).catch((error) => {
+      step.fail();
+      throw error;
+    });
+    step.done(`PostgreSQL ${server.version} as ${server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    let plan: BackupPlan;
+    try {
+      step = reporter.step('pre-flight');
+      plan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+      step.done(`backup by ${plan.strategy === 'pg_dump' ? `pg_dump ${plan.dump.version}` : 'template copy'}`);
+    } catch (error) {
+      step.fail();
+      throw error;
+    } finally {
+      await probe.end().catch(() => {});
+    }
+    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: plan.strategy === 'template', reporter };
+    step = reporter.step('lock');
+    return withMigrationLock(target, lockOptions, async (session) => {
+      step.done();
+      const migrations = (await readApplied(session.client)).map((a) => a.name);
+      const { manifest, pruned } = await backupInSession(session, { config, target, server, plan, reason: 'on demand', migrations }, reporter);
+      return {
+        command: 'backup' as const,
+        ok: true,
+        database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+        server: { version: server.version, versionNum: server.versionNum },
+        migrations,
+        backup: backupSummary(manifest),
+        pruned,
+        error: null,
+        durationMs: performance.now() - started,
+      };
+    });
+  });
+}
+
+export function registerBackup(program: Command): void {
+  const command = program
+    .command('backup')
+    .description('Take a verified backup now (pg_dump archive or template copy), under the migration lock.')
+    .addOption(new Option('--backup-strategy <strategy>', 'auto | pg_dump | template [env DBKIT_BACKUP_STRATEGY; default auto]').choices(BACKUP_STRATEGIES));
+  for (const name of ['backupDir', 'lockWait'] as const) settingOption(command, name);
+  command
+    .option('--json', 'print one JSON document (shape in README) instead of progress lines')
+    .addHelpText('after', '\nExamples:\n  $ npx dbkit backup\n  $ DBKIT_KEEP_BACKUPS=5 npx dbkit backup --db "$DATABASE_URL" --json')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const runtime = runtimeFor(cmd);
+      const report = await backupDatabase(runtime.config, runtime.reporter);
+      if (runtime.json) runtime.printJson(report);
+      else if (report.backup) {
+        runtime.reporter.info(runtime.reporter.color.green(`Backup ${report.backup.id} taken and verified in ${formatDuration(report.durationMs)}.`) + ` dbkit restore ${report.backup.id} restores it into a new database.`);
+      }
+      if (report.error) {
+        if (!runtime.json) printError(report.error);
+        process.exitCode = report.error.exitCode;
+      }
+    });
+}

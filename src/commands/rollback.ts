@@ -1,0 +1,274 @@
+/**
+ * dbkit rollback: pre-flight, plan (the last one, --count, --to, --all), confirmation, lock,
+ * drift check, verified backup, each down in its own transaction, then the validation counts of
+ * the state each down returns to. `rollbackMigrations` is the library API; `registerRollback`
+ * the CLI.
+ */
+import { Command, Option } from 'commander';
+import type pg from 'pg';
+import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
+import { DbkitError } from '../errors.js';
+import type { Reporter } from '../output/terminal.js';
+import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { listMigrationFiles } from '../migrations/files.js';
+import { loadMigrations, type LoadedMigration } from '../migrations/load.js';
+import type { Drift, MigrationPlan } from '../migrations/plan.js';
+import { runMigrationStep } from '../migrations/run.js';
+import { assertPlanRunnable, connectChecked, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
+import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type RollbackSelection } from '../migrations/rollback-plan.js';
+import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
+import type { CheckResult, ValidationTarget } from '../core/validation.js';
+import { formatDuration } from '../core/duration.js';
+import { confirm } from '../output/confirm.js';
+import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { runtimeFor, settingOption } from '../runtime.js';
+import type { BackupSummary } from './apply.js';
+import { backupInSession, backupSummary } from './backup.js';
+
+export interface RollbackOptions {
+  selection: RollbackSelection;
+  backup: boolean;
+  /** Revert even when applied migration files drifted (their current down runs). */
+  force: boolean;
+  /** Skip the confirmation prompt. */
+  yes: boolean;
+}
+
+export const ROLLBACK_RESULT_STATUSES = ['reverted', 'failed', 'skipped'] as const;
+export type RollbackResultStatus = (typeof ROLLBACK_RESULT_STATUSES)[number];
+
+export interface RollbackMigrationResult {
+  name: string;
+  status: RollbackResultStatus;
+  durationMs: number | null;
+  error?: ErrorDocument;
+}
+
+export interface RollbackReport {
+  command: 'rollback';
+  ok: boolean;
+  database: { url: string; kind: DatabaseTarget['kind']; name: string };
+  server: { version: string; versionNum: number };
+  selection: RollbackSelection;
+  /** Applied before the run, in the order they were applied. */
+  appliedBefore: string[];
+  /** What the run set out to revert, newest first. */
+  toRevert: string[];
+  /** Applied after the run. */
+  applied: string[];
+  /** Drifted migrations that --force went past. */
+  drift: Drift[];
+  backup: BackupSummary | null;
+  backupSkipped: boolean;
+  migrations: RollbackMigrationResult[];
+  validation: CheckResult[];
+  error: ErrorDocument | null;
+  durationMs: number;
+}
+
+function checkRunnable(plan: MigrationPlan<LoadedMigration>, config: ResolvedConfig, force: boolean): void {
+  try {
+    assertPlanRunnable(plan, config.migrationsDir, config.cwd, force);
+  } catch (error) {
+    if (error instanceof DbkitError && error.code === 'DRIFT') {
+      throw new DbkitError('DRIFT', error.message, { hint: 'restore the original file (git checkout) and retry, or pass --force to run the downs of the files as they are now. Nothing was changed.' });
+    }
+    throw error;
+  }
+}
+
+function revertPlan(plan: MigrationPlan<LoadedMigration>, migrations: readonly LoadedMigration[], selection: RollbackSelection) {
+  const rollback = planRollback(plan.applied, migrations.map((m) => m.name), selection);
+  assertRevertible(rollback.toRevert, migrations.map((m) => ({ name: m.name, irreversible: m.module.down === false })));
+  return rollback;
+}
+
+/** 'database "shop" on db.example.com:5432': names the database without echoing any secret. */
+export function describeTarget(target: DatabaseTarget): string {
+  const url = new URL(target.redactedUrl);
+  return `database "${target.databaseName}" at ${url.hostname || 'localhost'}${url.port ? `:${url.port}` : ''}${target.kind === 'embedded' ? ' (embedded)' : ''}`;
+}
+
+export function confirmationQuestion(target: DatabaseTarget, toRevert: readonly string[], backup: boolean): string {
+  const n = toRevert.length;
+  return [
+    `Roll back ${n} migration${n === 1 ? '' : 's'} (${toRevert.join(', ')}) on ${describeTarget(target)}?`,
+    ...toRevert.map((name, i) => `  ${i + 1}. revert ${name}`),
+    backup ? 'A verified backup is taken first.' : 'WITHOUT a backup (--no-backup).',
+  ].join('\n');
+}
+
+export async function rollbackMigrations(config: ResolvedConfig, options: RollbackOptions, reporter: Reporter): Promise<RollbackReport> {
+  const started = performance.now();
+  return withDatabaseTarget(config, reporter, async (target) => {
+    let step = reporter.step('connect');
+    const { client: probe, server } = await connectChecked(target).catch((error) => {
+      step.fail();
+      throw error;
+    });
+    step.done(`PostgreSQL ${server.version} as ${server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    const report: RollbackReport = {
+      command: 'rollback',
+      ok: false,
+      database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+      server: { version: server.version, versionNum: server.versionNum },
+      selection: options.selection,
+      appliedBefore: [],
+      toRevert: [],
+      applied: [],
+      drift: [],
+      backup: null,
+      backupSkipped: !options.backup,
+      migrations: [],
+      validation: [],
+      error: null,
+      durationMs: 0,
+    };
+    let migrations: LoadedMigration[];
+    let backupPlan: BackupPlan | null = null;
+    step = reporter.step('pre-flight');
+    try {
+      migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
+      const plan = await readPlan(probe, migrations);
+      checkRunnable(plan, config, options.force);
+      const rollback = revertPlan(plan, migrations, options.selection);
+      report.selection = rollback.selection;
+      report.appliedBefore = rollback.applied;
+      report.toRevert = rollback.toRevert;
+      report.applied = rollback.applied;
+      report.drift = plan.drift;
+      if (options.backup && rollback.toRevert.length > 0) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+    } catch (error) {
+      step.fail();
+      throw error;
+    } finally {
+      await probe.end().catch(() => {});
+    }
+    step.done(`${report.appliedBefore.length} applied; reverting ${describeSelection(report.selection)}: ${report.toRevert.length}${backupPlan ? `; backup by ${backupPlan.strategy === 'pg_dump' ? `pg_dump ${backupPlan.dump.version}` : 'template copy'}` : ''}`);
+    for (const name of report.toRevert) reporter.info(`    ${name}`);
+    if (report.drift.length > 0) reporter.warn(`--force: reverting although ${report.drift.map((d) => d.message).join('; ')}`);
+    if (report.toRevert.length === 0) {
+      report.ok = true;
+      report.durationMs = performance.now() - started;
+      return report;
+    }
+    if (!options.backup) reporter.warn('--no-backup: rolling back WITHOUT a backup. If a down damages data there is nothing to restore from.');
+    await confirm(confirmationQuestion(target, report.toRevert, options.backup), { yes: options.yes });
+
+    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter };
+    step = reporter.step('lock');
+    return withMigrationLock(target, lockOptions, async (session) => {
+      step.done();
+      // What was shown (and confirmed) must still be what will happen.
+      const assertUnchanged = async (when: string) => {
+        const plan = await readPlan(session.client, migrations);
+        checkRunnable(plan, config, options.force);
+        if (revertPlan(plan, migrations, options.selection).toRevert.join() !== report.toRevert.join()) {
+          throw new DbkitError('LOCK_BUSY', `the applied migrations changed ${when} (another dbkit or migration tool ran meanwhile)`, { hint: 'nothing was rolled back; run dbkit status, then re-run dbkit rollback' });
+        }
+      };
+      await assertUnchanged('since the plan was made');
+      if (backupPlan) {
+        const { manifest } = await backupInSession(session, { config, target, server, plan: backupPlan, reason: 'rollback', migrations: report.appliedBefore }, reporter);
+        report.backup = backupSummary(manifest);
+        await assertUnchanged('while the backup was taken');
+      }
+      const expectations = await loadExpectations(config.migrationsDir);
+      let stopped = false;
+      for (const name of report.toRevert) {
+        if (stopped) {
+          report.migrations.push({ name, status: 'skipped', durationMs: null });
+          reporter.step(`revert ${name}`).skip('skipped: stopped at an earlier migration');
+          continue;
+        }
+        step = reporter.step(`revert ${name}`);
+        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs });
+        if (outcome.status === 'failed' && outcome.error) {
+          stopped = true;
+          report.error = errorDocument(outcome.error);
+          report.migrations.push({ name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
+          step.fail('failed, rolled back: the database is exactly as it was before this down');
+          continue;
+        }
+        report.migrations.push({ name, status: 'reverted', durationMs: outcome.durationMs });
+        step.done();
+        const checks = await validateStep(session.client, expectations, [{ migration: name, when: 'reverted' }], reporter);
+        report.validation.push(...checks);
+        if (checks.some((c) => !c.ok)) {
+          stopped = true;
+          report.error = validationError(checks, `after reverting ${name}; stopped there`, report.backup);
+        }
+      }
+      report.applied = (await readPlan(session.client, migrations)).applied;
+      const known = new Set(migrations.map((m) => m.name));
+      const remaining = report.applied.filter((n) => known.has(n)).map((migration) => ({ migration, when: 'applied' as const }));
+      const checks = await validateStep(session.client, expectations, remaining, reporter, 'validation of what stays applied');
+      report.validation.push(...checks);
+      if (!report.error && checks.some((c) => !c.ok)) report.error = validationError(checks, 'for the migrations that stay applied', report.backup);
+      report.ok = report.error === null;
+      report.durationMs = performance.now() - started;
+      return report;
+    });
+  });
+}
+
+function validationError(checks: CheckResult[], where: string, backup: BackupSummary | null): ErrorDocument {
+  const bad = checks.filter((c) => !c.ok);
+  return errorDocument(
+    new DbkitError('VALIDATION_FAILED', `validation failed ${where}: ${bad.map((c) => `${c.label} (expected ${c.expected}, found ${c.actual})`).join('; ')}`, {
+      hint: backup ? `inspect the database (dbkit status); dbkit restore ${backup.id} returns to the state before the rollback` : 'inspect the database (dbkit status)',
+    }),
+  );
+}
+
+async function validateStep(client: pg.ClientBase, expectations: Awaited<ReturnType<typeof loadExpectations>>, targets: ValidationTarget[], reporter: Reporter, label?: string): Promise<CheckResult[]> {
+  const step = label && targets.some((t) => expectations[t.migration]) ? reporter.step(label) : null;
+  const results = await runValidation(client, expectations, targets);
+  const c = reporter.color;
+  const bad = results.filter((r) => !r.ok).length;
+  if (bad > 0) step?.fail(`${bad} of ${results.length} checks failed`);
+  else step?.done(results.length === 0 ? 'no checks declared' : `${results.length} checks passed`);
+  for (const r of results) reporter.info(`    ${r.ok ? c.green('✓') : c.red('✗')} ${r.label}${r.ok ? c.dim(`  ${r.actual}`) : `: expected ${r.expected}, found ${r.actual}`}`);
+  return results;
+}
+
+export function renderRollbackSummary(report: RollbackReport, reporter: Reporter): void {
+  const reverted = report.migrations.filter((m) => m.status === 'reverted').length;
+  const c = reporter.color;
+  if (report.toRevert.length === 0) {
+    reporter.info(report.appliedBefore.length === 0 ? 'Nothing to roll back: no migration is applied.' : 'Nothing to roll back.');
+  } else if (report.ok) {
+    const restore = report.backup ? ` Backup ${report.backup.id} was taken first (dbkit restore ${report.backup.id} --in-place returns to the state before the rollback).` : '';
+    reporter.info(`${c.green(`Rolled back ${reverted} migration${reverted === 1 ? '' : 's'} in ${formatDuration(report.durationMs)}.`)} ${report.applied.length} still applied.${restore}`);
+  } else {
+    reporter.info(`Reverted ${reverted} of ${report.toRevert.length}; ${report.applied.length} still applied (dbkit status shows them).${report.backup ? ` Backup ${report.backup.id} was taken before any change.` : ''}`);
+  }
+}
+
+export function registerRollback(program: Command): void {
+  const command = program
+    .command('rollback')
+    .description('Revert applied migrations (the last one by default): confirmation, lock, drift check, verified backup, one transaction per down, validation of the reverted state.')
+    .option('--count <n>', 'revert the last N applied migrations')
+    .option('--to <migration>', 'revert every migration applied after this one (it stays applied)')
+    .option('--all', 'revert every applied migration', false)
+    .option('--force', 'revert even when applied migration files were edited since (their current down runs)', false)
+    .option('-y, --yes', 'do not ask for confirmation (required when not in an interactive terminal)', false)
+    .option('--no-backup', 'skip the backup taken first (said loudly; not recommended)')
+    .addOption(new Option('--backup-strategy <strategy>', 'auto | pg_dump | template [env DBKIT_BACKUP_STRATEGY; default auto]').choices(BACKUP_STRATEGIES));
+  for (const name of ['migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
+  command
+    .option('--json', 'print one JSON document (shape in README) instead of progress lines')
+    .addHelpText('after', '\nExamples:\n  $ npx dbkit rollback                                   # the last migration, after a prompt\n  $ npx dbkit rollback --to 20251028120000_mind-attribution --yes\n  $ npx dbkit rollback --all --yes --json --db "$DATABASE_URL"')
+    .action(async (opts: { count?: string; to?: string; all: boolean; force: boolean; yes: boolean; backup: boolean }, cmd: Command) => {
+      const runtime = runtimeFor(cmd);
+      const selection = parseRollbackSelection(opts);
+      const report = await rollbackMigrations(runtime.config, { selection, backup: opts.backup, force: opts.force, yes: opts.yes }, runtime.reporter);
+      if (runtime.json) runtime.printJson(report);
+      else renderRollbackSummary(report, runtime.reporter);
+      if (report.error) {
+        if (!runtime.json) printError(report.error);
+        process.exitCode = report.error.exitCode;
+      }
+    });
+}
