@@ -45,7 +45,9 @@ export function secretsOf(url: string): string[] {
     secrets.add(pair.slice(pair.indexOf('=') + 1));
     secrets.add(entry[1]);
   }
-  secrets.add(url);
+  // The whole URL is a secret only when it holds one: a password-less URL is printable as it is,
+  // and scrubbing it would turn every report's database URL into "***".
+  if (secrets.size > 0 || parsed.password) secrets.add(url);
   return [...secrets].filter((s) => s.length >= 3);
 }
 

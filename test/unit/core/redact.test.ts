@@ -63,6 +63,10 @@ describe('secretsOf', () => {
     expect(secretsOf('app:secret@host/db')).toEqual(['app:secret@host/db']);
   });
 
+  it('does not treat a URL without a password or secret parameter as a secret', () => {
+    expect(secretsOf('postgres://postgres@127.0.0.1:5432/db?sslmode=require')).toEqual([]);
+  });
+
   it('drops secrets shorter than 3 characters (masking them would garble every message)', () => {
     expect(secretsOf('postgres://u:pw@host/db')).toEqual(['postgres://u:pw@host/db']);
   });
