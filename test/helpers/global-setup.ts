@@ -3,7 +3,7 @@
  * project's .dbkit/), plus the external server from DATABASE_URL when given. Tests get both
  * through `inject()` and create their own databases in them.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -16,9 +16,32 @@ declare module 'vitest' {
   }
 }
 
+/** Every folder under `root` that holds an embedded cluster's state (embedded.json). */
+function stateDirsUnder(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    if (entries.some((e) => e.isFile() && e.name === 'embedded.json')) found.push(dir);
+    if (depth < 3) for (const e of entries) if (e.isDirectory() && e.name !== 'embedded') walk(path.join(dir, e.name), depth + 1);
+  };
+  walk(root, 0);
+  return found;
+}
+
 export default async function setup(project: TestProject) {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-test-'));
-  chmodSync(stateDir, 0o755);
+  // All temporary files of the run (the test processes' and the CLI children's) go under one
+  // folder, removed at the end with any embedded cluster a test left behind. 0755: the postgres
+  // OS user running the embedded clusters (as root) must reach into it.
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-run-'));
+  chmodSync(runDir, 0o755);
+  process.env.TMPDIR = runDir;
+  const stateDir = path.join(runDir, 'cluster');
+  mkdirSync(stateDir, { mode: 0o755 });
   const lease = await acquireEmbedded(stateDir, { persistent: true });
   await lease.release();
   const admin = new URL(lease.url);
@@ -30,7 +53,7 @@ export default async function setup(project: TestProject) {
     process.stdout.write('\n[dbkit tests] DATABASE_URL is not set: running against the embedded PostgreSQL 17 only. Set DATABASE_URL to a PostgreSQL 15+ (e.g. postgres://postgres@127.0.0.1:5432/postgres) to also test an external server.\n\n');
   }
   return async () => {
-    await destroyEmbedded(stateDir);
-    rmSync(stateDir, { recursive: true, force: true });
+    for (const dir of stateDirsUnder(runDir)) await destroyEmbedded(dir).catch(() => {});
+    rmSync(runDir, { recursive: true, force: true });
   };
 }
