@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadConfig, SETTINGS, type ResolvedConfig, type SettingName } from './config.js';
 import { humanReporter, quietReporter, type Reporter } from './output/terminal.js';
 import { scrubKnownSecrets } from './output/secrets.js';
+import { printError, type ErrorDocument } from './output/errors.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -18,8 +19,13 @@ export interface CommandRuntime {
   config: ResolvedConfig;
   reporter: Reporter;
   json: boolean;
-  /** Prints the final document (JSON mode) and returns the exit code to use. */
+  /** Prints the final document (JSON mode). */
   printJson(document: unknown): void;
+  /**
+   * Ends a command: the report as JSON, or `render` for humans; then, when the report carries an
+   * error, that error (humans) and its exit code.
+   */
+  finish<R extends { error: ErrorDocument | null }>(report: R, render: (report: R) => void): void;
 }
 
 /** Collects the setting flags a command declared (commander camelCases them) plus the global ones. */
@@ -33,12 +39,21 @@ export function runtimeFor(command: Command, env: Record<string, string | undefi
   }
   const config = loadConfig({ flags, ...(opts.config ? { configPath: opts.config } : {}), env });
   const json = Boolean(opts.json);
+  const printJson = (document: unknown) => {
+    process.stdout.write(`${scrubKnownSecrets(JSON.stringify(document, null, 2))}\n`);
+  };
   return {
     config,
     json,
     reporter: json ? quietReporter() : humanReporter(),
-    printJson(document) {
-      process.stdout.write(`${scrubKnownSecrets(JSON.stringify(document, null, 2))}\n`);
+    printJson,
+    finish(report, render) {
+      if (json) printJson(report);
+      else render(report);
+      if (report.error) {
+        if (!json) printError(report.error);
+        process.exitCode = report.error.exitCode;
+      }
     },
   };
 }

@@ -6,20 +6,20 @@ import { Command, Option } from 'commander';
 import type pg from 'pg';
 import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
-import type { Reporter } from '../output/terminal.js';
+import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { listMigrationFiles } from '../migrations/files.js';
 import { loadMigrations, renderMigration, type LoadedMigration } from '../migrations/load.js';
 import { recordChecksumSql } from '../migrations/tracking.js';
 import { runMigrationSteps } from '../migrations/run.js';
-import { assertPlanRunnable, checkPrivileges, connectChecked, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
+import { assertPlanRunnable, checkPrivileges, connectStep, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import type { CheckResult } from '../core/validation.js';
 import { formatBytes, formatDuration } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 
 export interface ApplyOptions {
   dryRun: boolean;
@@ -73,12 +73,8 @@ function summarise(m: BackupManifest): BackupSummary {
 export async function applyMigrations(config: ResolvedConfig, options: ApplyOptions, reporter: Reporter): Promise<ApplyReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
-    let step = reporter.step('connect');
-    const { client: probe, server } = await connectChecked(target).catch((error) => {
-      step.fail();
-      throw error;
-    });
-    step.done(`PostgreSQL ${server.version} as ${server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    const { client: probe, server } = await connectStep(target, reporter);
+    let step: Step;
     const report: ApplyReport = {
       command: 'apply',
       ok: false,
@@ -276,11 +272,6 @@ export function registerApply(program: Command): void {
     .action(async (opts: { dryRun: boolean; backup: boolean }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
       const report = await applyMigrations(runtime.config, { dryRun: opts.dryRun, backup: opts.backup }, runtime.reporter);
-      if (runtime.json) runtime.printJson(report);
-      else renderApplySummary(report, runtime.reporter);
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => renderApplySummary(r, runtime.reporter));
     });
 }

@@ -5,15 +5,15 @@
  */
 import { Command, Option } from 'commander';
 import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
-import type { Reporter } from '../output/terminal.js';
+import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { readApplied } from '../migrations/tracking.js';
-import { connectChecked, withMigrationLock, type LockedSession } from '../migrations/session.js';
+import { connectStep, withMigrationLock, type LockedSession } from '../migrations/session.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import { describePrune, type PruneResult } from '../backup/prune.js';
 import { formatBytes, formatDuration } from '../core/duration.js';
-import { printError, type ErrorDocument } from '../output/errors.js';
+import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import type { BackupSummary } from './apply.js';
 
@@ -68,15 +68,10 @@ export interface BackupReport {
 export async function backupDatabase(config: ResolvedConfig, reporter: Reporter): Promise<BackupReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
-    let step = reporter.step('connect');
-    const { client: probe, server } = await connectChecked(target).catch((error) => {
-      step.fail();
-      throw error;
-    });
-    step.done(`PostgreSQL ${server.version} as ${server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    const { client: probe, server } = await connectStep(target, reporter);
+    let step: Step = reporter.step('pre-flight');
     let plan: BackupPlan;
     try {
-      step = reporter.step('pre-flight');
       plan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
       step.done(`backup by ${plan.strategy === 'pg_dump' ? `pg_dump ${plan.dump.version}` : 'template copy'}`);
     } catch (error) {
@@ -118,13 +113,8 @@ export function registerBackup(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const runtime = runtimeFor(cmd);
       const report = await backupDatabase(runtime.config, runtime.reporter);
-      if (runtime.json) runtime.printJson(report);
-      else if (report.backup) {
-        runtime.reporter.info(runtime.reporter.color.green(`Backup ${report.backup.id} taken and verified in ${formatDuration(report.durationMs)}.`) + ` dbkit restore ${report.backup.id} restores it into a new database.`);
-      }
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => {
+        if (r.backup) runtime.reporter.info(runtime.reporter.color.green(`Backup ${r.backup.id} taken and verified in ${formatDuration(r.durationMs)}.`) + ` dbkit restore ${r.backup.id} restores it into a new database.`);
+      });
     });
 }

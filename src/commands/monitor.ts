@@ -13,7 +13,7 @@ import type { Reporter } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { withCourseClients } from '../courses/session.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor } from '../runtime.js';
 
 const RLS_TABLES = ['public.content_projects', 'public.contents', 'public.audience_profiles', 'public.content_minds', 'public.content_tags', 'public.minds'];
@@ -170,11 +170,6 @@ export function registerMonitor(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new DbkitError('USAGE', `--limit: '${opts.limit}' is not a whole number >= 1`);
       const report = await monitor(runtime.config, { sinceMs: since, limit }, runtime.reporter);
-      if (runtime.json) runtime.printJson(report);
-      else renderMonitor(report, runtime.reporter);
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => renderMonitor(r, runtime.reporter));
     });
 }

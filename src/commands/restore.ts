@@ -9,13 +9,13 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
-import type { Reporter } from '../output/terminal.js';
+import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { withClient } from '../db/scoped.js';
 import { withDatabase } from '../db/connect.js';
 import { quoteIdent, quoteLiteral, type ServerInfo } from '../db/catalog.js';
 import { readApplied } from '../migrations/tracking.js';
-import { connectChecked, withMigrationLock } from '../migrations/session.js';
+import { connectStep, withMigrationLock } from '../migrations/session.js';
 import { backupDatabaseName, readManifest, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
@@ -24,7 +24,7 @@ import { checkArchive, checkCopy, cloneDatabase, databaseExists, restoreArchive,
 import { checkDatabaseName, compareFacts, defaultRestoreName, requiredRestoreMajor, type FactsComparison } from '../core/restore-plan.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
-import { printError, type ErrorDocument } from '../output/errors.js';
+import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import type { BackupSummary } from './apply.js';
 import { backupInSession, backupSummary } from './backup.js';
@@ -156,12 +156,8 @@ export async function restoreBackup(config: ResolvedConfig, options: RestoreOpti
   if (options.inPlace && options.into !== null) throw new DbkitError('USAGE', '--into and --in-place cannot be combined', { hint: '--into <name> restores into a new database; --in-place replaces the current one' });
   const manifest = loadManifest(config, options.backupId);
   return withDatabaseTarget(config, reporter, async (target) => {
-    let step = reporter.step('connect');
-    const { client: probe, server } = await connectChecked(target).catch((error) => {
-      step.fail();
-      throw error;
-    });
-    step.done(`PostgreSQL ${server.version} as ${server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    const { client: probe, server } = await connectStep(target, reporter);
+    let step: Step;
     let prepared: Prepared;
     step = reporter.step('pre-flight');
     try {
@@ -294,11 +290,6 @@ export function registerRestore(program: Command): void {
     .action(async (backupId: string, opts: { into?: string; inPlace: boolean; yes: boolean }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
       const report = await restoreBackup(runtime.config, { backupId, into: opts.into ?? null, inPlace: opts.inPlace, yes: opts.yes }, runtime.reporter);
-      if (runtime.json) runtime.printJson(report);
-      else renderRestoreSummary(report, runtime.reporter);
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => renderRestoreSummary(r, runtime.reporter));
     });
 }

@@ -11,7 +11,7 @@ import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { connectChecked } from '../migrations/session.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { dbkitVersion } from '../version.js';
 import { readAuditCatalog } from '../audit/catalog.js';
@@ -183,14 +183,9 @@ export function registerRlsAudit(program: Command): void {
     .action(async (opts: { failOn: FailOn; matrix: boolean; drift: boolean; sarif?: string }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
       const report = await auditRls(runtime.config, { failOn: opts.failOn, matrix: opts.matrix, drift: opts.drift, sarif: opts.sarif ?? null }, runtime.reporter);
-      if (runtime.json) runtime.printJson(report);
-      else {
-        renderAudit(report, runtime.reporter);
-        runtime.reporter.info(summaryLine(report, runtime.reporter));
-      }
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => {
+        renderAudit(r, runtime.reporter);
+        runtime.reporter.info(summaryLine(r, runtime.reporter));
+      });
     });
 }

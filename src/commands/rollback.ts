@@ -8,19 +8,19 @@ import { Command, Option } from 'commander';
 import type pg from 'pg';
 import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
-import type { Reporter } from '../output/terminal.js';
+import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { listMigrationFiles } from '../migrations/files.js';
 import { loadMigrations, type LoadedMigration } from '../migrations/load.js';
 import type { Drift, MigrationPlan } from '../migrations/plan.js';
 import { runMigrationStep } from '../migrations/run.js';
-import { assertPlanRunnable, connectChecked, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
+import { assertPlanRunnable, connectStep, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
 import type { CheckResult, ValidationTarget } from '../core/validation.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import type { BackupSummary } from './apply.js';
 import { backupInSession, backupSummary } from './backup.js';
@@ -101,12 +101,8 @@ export function confirmationQuestion(target: DatabaseTarget, toRevert: readonly 
 export async function rollbackMigrations(config: ResolvedConfig, options: RollbackOptions, reporter: Reporter): Promise<RollbackReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
-    let step = reporter.step('connect');
-    const { client: probe, server } = await connectChecked(target).catch((error) => {
-      step.fail();
-      throw error;
-    });
-    step.done(`PostgreSQL ${server.version} as ${server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    const { client: probe, server } = await connectStep(target, reporter);
+    let step: Step;
     const report: RollbackReport = {
       command: 'rollback',
       ok: false,
@@ -264,11 +260,6 @@ export function registerRollback(program: Command): void {
       const runtime = runtimeFor(cmd);
       const selection = parseRollbackSelection(opts);
       const report = await rollbackMigrations(runtime.config, { selection, backup: opts.backup, force: opts.force, yes: opts.yes }, runtime.reporter);
-      if (runtime.json) runtime.printJson(report);
-      else renderRollbackSummary(report, runtime.reporter);
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => renderRollbackSummary(r, runtime.reporter));
     });
 }

@@ -17,7 +17,7 @@ import { connectChecked, loadExpectations, runValidation } from '../migrations/s
 import { listManifests } from '../backup/manifest.js';
 import type { CheckResult } from '../core/validation.js';
 import { formatBytes } from '../core/duration.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 
 export interface TableRlsStatus {
@@ -118,11 +118,6 @@ export function registerStatus(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const runtime = runtimeFor(cmd);
       const report = await readStatus(runtime.config, runtime.reporter);
-      if (runtime.json) runtime.printJson(report);
-      else renderStatus(report, runtime.reporter);
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => renderStatus(r, runtime.reporter));
     });
 }

@@ -21,7 +21,7 @@ import { applySyncPlan, assertMindsExist, readCourseState } from '../courses/sto
 import { withCourseClients } from '../courses/session.js';
 import { classifyFailure } from '../persist/classify.js';
 import { lockProject } from '../persist/sql.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';
 import { runtimeFor } from '../runtime.js';
 
@@ -203,11 +203,6 @@ export function registerSync(program: Command): void {
         },
       }, runtime.reporter);
       progress.finish();
-      if (runtime.json) runtime.printJson(report);
-      else renderSync(report, runtime.reporter);
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => renderSync(r, runtime.reporter));
     });
 }

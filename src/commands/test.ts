@@ -10,7 +10,7 @@ import { DbkitError } from '../errors.js';
 import { quietReporter, type Reporter } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { connectChecked } from '../migrations/session.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor } from '../runtime.js';
 import { formatDuration } from '../core/duration.js';
 import { ensurePgTap, type PgTapStatus } from '../pgtap/provision.js';
@@ -161,12 +161,7 @@ export function registerTest(program: Command): void {
       const report = await runTests(runtime.config, { files, jobs: opts.jobs, junit: opts.junit ?? null }, reporter);
       const s = report.summary;
       const closing = `${s.passed} passed, ${s.failed} failed${s.skipped + s.todo > 0 ? `, ${s.skipped + s.todo} skipped` : ''}`;
-      if (runtime.json) runtime.printJson(report);
-      else if (tap) process.stdout.write(`${tapDocument(report.files)}# ${closing}\n`);
-      else runtime.reporter.info(closing);
-      if (report.error) {
-        if (!runtime.json && !tap) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      // With --tap, stdout is the TAP stream; the error line (if any) goes to stderr as usual.
+      runtime.finish(report, (r) => (tap ? process.stdout.write(`${tapDocument(r.files)}# ${closing}\n`) : runtime.reporter.info(closing)));
     });
 }

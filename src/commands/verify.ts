@@ -16,7 +16,7 @@ import { formatProblem, type CourseProblem } from '../courses/model.js';
 import { verifyCourse, type Mismatch } from '../courses/diff.js';
 import { readCourseState } from '../courses/store.js';
 import { withCourseClients } from '../courses/session.js';
-import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
+import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';
 import { runtimeFor } from '../runtime.js';
 
@@ -118,11 +118,6 @@ export function registerVerify(program: Command): void {
         },
       }, runtime.reporter);
       progress.finish();
-      if (runtime.json) runtime.printJson(report);
-      else renderVerify(report, runtime.reporter);
-      if (report.error) {
-        if (!runtime.json) printError(report.error);
-        process.exitCode = report.error.exitCode;
-      }
+      runtime.finish(report, (r) => renderVerify(r, runtime.reporter));
     });
 }

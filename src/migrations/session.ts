@@ -36,6 +36,19 @@ export async function connectChecked(target: DatabaseTarget): Promise<{ client: 
   }
 }
 
+/** The 'connect' step that opens every command working on a database. The caller owns the client. */
+export async function connectStep(target: DatabaseTarget, reporter: Reporter): Promise<{ client: pg.Client; server: ServerInfo }> {
+  const step = reporter.step('connect');
+  try {
+    const connected = await connectChecked(target);
+    step.done(`PostgreSQL ${connected.server.version} as ${connected.server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    return connected;
+  } catch (error) {
+    step.fail();
+    throw error;
+  }
+}
+
 /** Privileges a migration run needs before it starts, checked so that it fails before any change. */
 export async function checkPrivileges(client: pg.ClientBase, server: ServerInfo): Promise<void> {
   if (server.superuser) return;

@@ -2,7 +2,7 @@
  * dbkit apply against real PostgreSQL servers (the embedded 17 cluster, and the external server
  * from DATABASE_URL): the CLI as users run it, and the database checked afterwards.
  */
-import { readFileSync, appendFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli, ROOT } from '../helpers/cli.ts';
