@@ -7,7 +7,8 @@
  * failures the circuit breaker skips database writes for a cool-down, said once, and closes again
  * when a trial write gets through.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../lazy.js';
 import { pgErrorInfo, errorMessage } from '../errors.js';
 import { scrub, secretsOf } from '../core/redact.js';
 import { admit, CLOSED, recordFailure, recordSuccess, type BreakerConfig, type BreakerEvent, type BreakerKind, type BreakerState } from './breaker.js';
@@ -235,7 +236,7 @@ export class CoursePersister {
   private async attempt<T>(exec: (client: pg.ClientBase) => Promise<Outcome<T>>): Promise<{ ok: true; value: T } | { ok: false; kind: FailureKind; message: string; sqlstate: string | null }> {
     let client: pg.PoolClient;
     try {
-      client = await this.poolOf().connect();
+      client = await (await this.poolOf()).connect();
     } catch (error) {
       return this.failureOf(error, 'connect');
     }
@@ -258,11 +259,16 @@ export class CoursePersister {
     return { ok: false as const, kind: classifyFailure(error, phase), message: scrub(`${errorMessage(error)}${detail}`, this.secrets), sqlstate: info?.code ?? null };
   }
 
-  private poolOf(): pg.Pool {
+  private async poolOf(): Promise<pg.Pool> {
     if (!this.pool) {
-      this.pool = new pg.Pool(this.poolConfig);
-      // An idle client whose server went away: the pool drops it; the next write reconnects.
-      this.pool.on('error', () => {});
+      const { Pool } = await loadPg();
+      // Another write may have created it while pg was loading.
+      if (!this.pool) {
+        const pool = new Pool(this.poolConfig);
+        // An idle client whose server went away: the pool drops it; the next write reconnects.
+        pool.on('error', () => {});
+        this.pool = pool;
+      }
     }
     return this.pool;
   }

@@ -4,8 +4,7 @@
  * is always rolled back), and every statement keeps its line for error messages. Splitting uses
  * the real PostgreSQL parser, so dollar quotes and semicolons in strings are handled.
  */
-import { parseSync } from 'libpg-query';
-import { initParser } from '../audit/expr.js';
+import { initParser, parseSql } from '../audit/expr.js';
 
 export interface ScriptStatement {
   sql: string;
@@ -42,7 +41,7 @@ export async function prepareScript(text: string): Promise<PreparedScript> {
   const bytes = Buffer.from(sql, 'utf8');
   let tree: { stmts?: { stmt: Record<string, { kind?: string }>; stmt_location?: number; stmt_len?: number }[] };
   try {
-    tree = parseSync(sql);
+    tree = parseSql(sql) as typeof tree;
   } catch (error) {
     const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition ?? 0;
     return { statements: [], dropped, syntaxError: { message: (error as Error).message, line: lineAt(bytes, position) } };

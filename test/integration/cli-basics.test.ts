@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli.ts';
-import { BIN, cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
+import { BIN, cleanEnv, parseJson, ROOT, runCli } from '../helpers/cli.ts';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 function allCommands(command: Command, prefix: string[] = []): string[][] {
   return command.commands
@@ -34,6 +36,20 @@ describe('dbkit CLI surface', () => {
     const json = await runCli(['status', '--bogus', '--json']);
     expect(json.code).toBe(2);
     expect(parseJson<{ ok: boolean; error: { code: string } }>(json).error.code).toBe('USAGE');
+  });
+
+  it('does not load the database driver, the migration engine or the SQL parser just to start (dbkit --help stays fast)', async () => {
+    const cli = pathToFileURL(path.join(ROOT, 'dist', 'src', 'cli.js')).href;
+    const probe = `import(${JSON.stringify(cli)}).then(() => {
+      const heavy = ['/node_modules/pg/', '/node_modules/jiti/', '/node_modules/libpg-query/'];
+      const loaded = Object.keys(require('module')._cache).filter((k) => heavy.some((h) => k.includes(h)));
+      console.log(JSON.stringify(loaded));
+    })`;
+    const child = spawn(process.execPath, ['-e', probe], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(JSON.parse(out)).toEqual([]);
   });
 
   it('ends quietly when stdout is closed early', async () => {
