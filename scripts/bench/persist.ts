@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CoursePersister } from '../../src/persist/persister.ts';
-import { acquireEmbedded, stopEmbedded } from '../../src/embedded/cluster.ts';
+import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
 import { withDatabase } from '../../src/db/connect.ts';
 import { generateCourses } from '../generate-courses.ts';
 
@@ -145,7 +145,7 @@ async function main() {
     await dualWriteOverhead(url, temp, Number(values.loop), Number(values.latency));
   } finally {
     await admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-    if (embedded) await stopEmbedded(path.join(temp, 'state')).catch(() => {});
+    if (embedded) await destroyEmbedded(path.join(temp, 'state')).catch(() => {});
     rmSync(temp, { recursive: true, force: true });
   }
 }

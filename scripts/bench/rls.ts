@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { acquireEmbedded, stopEmbedded } from '../../src/embedded/cluster.ts';
+import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
 import { resolveConfig } from '../../src/config.ts';
 import { applyMigrations } from '../../src/commands/apply.ts';
 import { quietReporter } from '../../src/output/terminal.ts';
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     await admin.end();
     if (stateDir) {
-      await stopEmbedded(stateDir);
+      await destroyEmbedded(stateDir);
       rmSync(stateDir, { recursive: true, force: true });
     }
   }
