@@ -41,13 +41,15 @@ export type SettingSource = 'flag' | 'env' | 'dotenv' | 'file' | 'default';
 
 type Parsed<T> = T | { error: string };
 
-interface SettingSpec<T> {
+export interface SettingSpec<T> {
   env: string;
   /** The camelCase key used in dbkit.config.json and by commander for the flag value. */
   key: string;
   flag: string | null;
   description: string;
   defaultText: string;
+  /** Allowed values, when the setting is an enumeration (the flag offers them as choices). */
+  choices?: readonly string[];
   parse(raw: string): Parsed<T>;
 }
 
@@ -89,7 +91,7 @@ export const SETTINGS = {
   lockWait: { key: 'lockWait', env: 'DBKIT_LOCK_WAIT', flag: '--lock-wait <duration>', defaultText: '60s', description: 'How long to wait for another dbkit operation on the same database to finish.', parse: duration },
   statementTimeout: { key: 'statementTimeout', env: 'DBKIT_STATEMENT_TIMEOUT', flag: '--statement-timeout <duration>', defaultText: '0 (none)', description: 'Postgres statement_timeout for each migration statement.', parse: duration },
   connectTimeout: { key: 'connectTimeout', env: 'DBKIT_CONNECT_TIMEOUT', flag: null, defaultText: '10s', description: 'How long to wait for a connection before giving up.', parse: duration },
-  backupStrategy: { key: 'backupStrategy', env: 'DBKIT_BACKUP_STRATEGY', flag: '--backup-strategy <strategy>', defaultText: 'auto', description: 'auto: pg_dump when one at least as new as the server exists, else a template copy; or force pg_dump / template.', parse: strategy },
+  backupStrategy: { key: 'backupStrategy', env: 'DBKIT_BACKUP_STRATEGY', flag: '--backup-strategy <strategy>', defaultText: 'auto', description: 'auto: pg_dump when one at least as new as the server exists, else a template copy; or force pg_dump / template.', choices: BACKUP_STRATEGIES, parse: strategy },
   keepBackups: { key: 'keepBackups', env: 'DBKIT_KEEP_BACKUPS', flag: null, defaultText: '0 (keep all)', description: 'How many backups to keep per database; older ones are pruned after a new verified backup.', parse: nonNegativeInt },
   pgBinDir: { key: 'pgBinDir', env: 'DBKIT_PG_BIN', flag: null, defaultText: 'search PATH and /usr/lib/postgresql/*/bin', description: 'Folder holding pg_dump and pg_restore.', parse: text },
   exposedSchemas: { key: 'exposedSchemas', env: 'DBKIT_EXPOSED_SCHEMAS', flag: '--exposed-schemas <list>', defaultText: 'public,graphql_public', description: 'Comma-separated schemas the API exposes (PostgREST db-schemas): rls-audit checks reachability, views and SECURITY DEFINER functions there.', parse: nameList },

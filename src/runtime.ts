@@ -3,8 +3,8 @@
  * the output mode, and a way to print the final result. Kept apart from the commands so that the
  * commands' work functions stay usable as a library.
  */
-import type { Command } from 'commander';
-import { loadConfig, SETTINGS, type ResolvedConfig, type SettingName } from './config.js';
+import { Option, type Command } from 'commander';
+import { loadConfig, SETTINGS, type ResolvedConfig, type SettingName, type SettingSpec } from './config.js';
 import { humanReporter, quietReporter, type Reporter } from './output/terminal.js';
 import { scrubKnownSecrets } from './output/secrets.js';
 import { printError, type ErrorDocument } from './output/errors.js';
@@ -60,7 +60,9 @@ export function runtimeFor(command: Command, env: Record<string, string | undefi
 
 /** Adds a setting's flag (as declared in SETTINGS) to a command. */
 export function settingOption(command: Command, name: SettingName): Command {
-  const spec = SETTINGS[name];
+  const spec: SettingSpec<unknown> = SETTINGS[name];
   if (!spec.flag) throw new Error(`setting ${name} has no flag`);
-  return command.option(spec.flag, `${spec.description} [env ${spec.env}; default ${spec.defaultText}]`);
+  const option = new Option(spec.flag, `${spec.description} [env ${spec.env}; default ${spec.defaultText}]`);
+  if (spec.choices) option.choices(spec.choices);
+  return command.addOption(option);
 }

@@ -2,12 +2,12 @@
  * dbkit apply: pre-flight, lock, drift check, backup, each pending migration in its own
  * transaction, validation counts. `applyMigrations` is the library API; `registerApply` the CLI.
  */
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type pg from 'pg';
-import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
+import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { listMigrationFiles } from '../migrations/files.js';
 import { loadMigrations, renderMigration, type LoadedMigration } from '../migrations/load.js';
@@ -79,7 +79,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       command: 'apply',
       ok: false,
       dryRun: options.dryRun,
-      database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+      database: databaseFacts(target),
       server: { version: server.version, versionNum: server.versionNum },
       applied: [],
       pending: [],
@@ -263,9 +263,8 @@ export function registerApply(program: Command): void {
     .command('apply')
     .description('Apply pending migrations: pre-flight, lock, drift check, verified backup, one transaction per migration, validation counts.')
     .option('--dry-run', 'print the SQL each pending migration would run; change nothing at all', false)
-    .option('--no-backup', 'skip the pre-apply backup (said loudly; not recommended)')
-    .addOption(new Option('--backup-strategy <strategy>', 'auto | pg_dump | template [env DBKIT_BACKUP_STRATEGY; default auto]').choices(BACKUP_STRATEGIES));
-  for (const name of ['migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
+    .option('--no-backup', 'skip the pre-apply backup (said loudly; not recommended)');
+  for (const name of ['backupStrategy', 'migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document (shape in README) instead of progress lines')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit apply                      # embedded PostgreSQL, zero configuration\n  $ DATABASE_URL=postgres://... npx dbkit apply --dry-run\n  $ npx dbkit apply --db "$DATABASE_URL" --lock-timeout 3s --json')

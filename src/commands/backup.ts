@@ -3,10 +3,10 @@
  * migration state it records is the one it holds. Also the backup step that rollback and restore
  * share with apply.
  */
-import { Command, Option } from 'commander';
-import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
+import type { Command } from 'commander';
+import type { ResolvedConfig } from '../config.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { readApplied } from '../migrations/tracking.js';
 import { connectStep, withMigrationLock, type LockedSession } from '../migrations/session.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
@@ -89,7 +89,7 @@ export async function backupDatabase(config: ResolvedConfig, reporter: Reporter)
       return {
         command: 'backup' as const,
         ok: true,
-        database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+        database: databaseFacts(target),
         server: { version: server.version, versionNum: server.versionNum },
         migrations,
         backup: backupSummary(manifest),
@@ -104,9 +104,8 @@ export async function backupDatabase(config: ResolvedConfig, reporter: Reporter)
 export function registerBackup(program: Command): void {
   const command = program
     .command('backup')
-    .description('Take a verified backup now (pg_dump archive or template copy), under the migration lock.')
-    .addOption(new Option('--backup-strategy <strategy>', 'auto | pg_dump | template [env DBKIT_BACKUP_STRATEGY; default auto]').choices(BACKUP_STRATEGIES));
-  for (const name of ['backupDir', 'lockWait'] as const) settingOption(command, name);
+    .description('Take a verified backup now (pg_dump archive or template copy), under the migration lock.');
+  for (const name of ['backupStrategy', 'backupDir', 'lockWait'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document (shape in README) instead of progress lines')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit backup\n  $ DBKIT_KEEP_BACKUPS=5 npx dbkit backup --db "$DATABASE_URL" --json')

@@ -10,7 +10,7 @@ import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { withCourseClients } from '../courses/session.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
@@ -127,7 +127,7 @@ export async function monitor(config: ResolvedConfig, options: { sinceMs: number
       const h = data.hierarchy;
       const broken = [h.orphans.length && `${h.orphans.length} orphan(s)`, h.cycles.length && `${h.cycles.length} content(s) in parent cycles`, h.lessonsOutsideModules.length && `${h.lessonsOutsideModules.length} lesson(s) outside modules`, h.modulesOutsideOutlines.length && `${h.modulesOutsideOutlines.length} module(s) outside outlines`, data.rls.filter((t) => !t.rls).length && `RLS off on ${data.rls.filter((t) => !t.rls).map((t) => t.table).join(', ')}`].filter(Boolean);
       const error = broken.length > 0 ? errorDocument(new DbkitError('INTEGRITY', broken.join('; '), { hint: 'dbkit tree <project> shows a project; re-run dbkit sync on its folder to repair its hierarchy' })) : null;
-      return { ...data, ok: error === null, database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName }, error };
+      return { ...data, ok: error === null, database: databaseFacts(target), error };
     }),
   );
 }

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { connectChecked } from '../migrations/session.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
@@ -99,7 +99,7 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       const report: AuditReport = {
         command: 'rls-audit',
         ok: false,
-        database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+        database: databaseFacts(target),
         server: { version: server.version, versionNum: server.versionNum },
         findings: sorted,
         drift,

@@ -4,12 +4,12 @@
  * the state each down returns to. `rollbackMigrations` is the library API; `registerRollback`
  * the CLI.
  */
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type pg from 'pg';
-import { BACKUP_STRATEGIES, type ResolvedConfig } from '../config.js';
+import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { listMigrationFiles } from '../migrations/files.js';
 import { loadMigrations, type LoadedMigration } from '../migrations/load.js';
 import type { Drift, MigrationPlan } from '../migrations/plan.js';
@@ -106,7 +106,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
     const report: RollbackReport = {
       command: 'rollback',
       ok: false,
-      database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+      database: databaseFacts(target),
       server: { version: server.version, versionNum: server.versionNum },
       selection: options.selection,
       appliedBefore: [],
@@ -250,9 +250,8 @@ export function registerRollback(program: Command): void {
     .option('--all', 'revert every applied migration', false)
     .option('--force', 'revert even when applied migration files were edited since (their current down runs)', false)
     .option('-y, --yes', 'do not ask for confirmation (required when not in an interactive terminal)', false)
-    .option('--no-backup', 'skip the backup taken first (said loudly; not recommended)')
-    .addOption(new Option('--backup-strategy <strategy>', 'auto | pg_dump | template [env DBKIT_BACKUP_STRATEGY; default auto]').choices(BACKUP_STRATEGIES));
-  for (const name of ['migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
+    .option('--no-backup', 'skip the backup taken first (said loudly; not recommended)');
+  for (const name of ['backupStrategy', 'migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document (shape in README) instead of progress lines')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit rollback                                   # the last migration, after a prompt\n  $ npx dbkit rollback --to 20251028120000_mind-attribution --yes\n  $ npx dbkit rollback --all --yes --json --db "$DATABASE_URL"')

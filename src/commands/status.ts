@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { schemaSnapshot } from '../db/fingerprint.js';
 import { listMigrationFiles } from '../migrations/files.js';
@@ -63,7 +63,7 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
         return {
           command: 'status' as const,
           ok: error === null,
-          database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+          database: databaseFacts(target),
           server: { version: server.version, versionNum: server.versionNum },
           applied: appliedRows.map((a) => ({ name: a.name, appliedAt: a.runOn })),
           pending: plan.pending.map((m) => m.name),

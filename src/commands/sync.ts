@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withTransaction } from '../db/scoped.js';
 import { mapConcurrent } from '../core/concurrency.js';
 import { formatDuration } from '../core/duration.js';
@@ -128,7 +128,7 @@ export async function syncCourses(config: ResolvedConfig, options: SyncOptions, 
         command: 'sync' as const,
         ok: error === null,
         dryRun: options.dryRun,
-        database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+        database: databaseFacts(target),
         courses,
         totals,
         durationMs,

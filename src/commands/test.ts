@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import { quietReporter, type Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { connectChecked } from '../migrations/session.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor } from '../runtime.js';
@@ -102,7 +102,7 @@ export async function runTests(config: ResolvedConfig, options: TestOptions, rep
     return {
       command: 'test',
       ok: failedFiles.length === 0,
-      database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName },
+      database: databaseFacts(target),
       pgtap,
       files: reports,
       summary,

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { mapConcurrent } from '../core/concurrency.js';
 import { expandCourseDirs, readCourseFolder } from '../courses/read.js';
@@ -72,7 +72,7 @@ export async function verifyCourses(config: ResolvedConfig, options: { dirs: str
         : totals.invalid > 0
           ? errorDocument(new DbkitError('COURSE_INVALID', `${totals.invalid} course folder(s) could not be read as courses`))
           : null;
-      return { command: 'verify' as const, ok: error === null, database: { url: target.redactedUrl, kind: target.kind, name: target.databaseName }, courses, totals, error };
+      return { command: 'verify' as const, ok: error === null, database: databaseFacts(target), courses, totals, error };
     });
   });
 }

@@ -52,3 +52,14 @@ export async function withDatabaseTarget<T>(config: ResolvedConfig, reporter: Re
     await lease.release();
   }
 }
+
+/** How every report names the database it worked on (URL redacted). */
+export interface DatabaseFacts {
+  url: string;
+  kind: TargetKind;
+  name: string;
+}
+
+export function databaseFacts(target: DatabaseTarget): DatabaseFacts {
+  return { url: target.redactedUrl, kind: target.kind, name: target.databaseName };
+}
