@@ -3,8 +3,10 @@
  * text table. Benchmarks compare against a baseline measured in the same run and print ratios.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Reporter, Step } from '../../src/output/terminal.ts';
+import { withDatabase } from '../../src/db/connect.ts';
+import { withClient } from '../../src/db/scoped.ts';
 import { Chalk } from 'chalk';
 
 export function median(values: readonly number[]): number {
@@ -23,21 +25,11 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; resu
   return { ms: performance.now() - started, result };
 }
 
-export async function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+export function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(adminUrl, {}, fn);
 }
 
-export function urlFor(adminUrl: string, database: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
+export const urlFor = withDatabase;
 
 /** A new empty database for `fn`, dropped afterwards with any template-copy backups of it. */
 export async function withScratchDatabase<T>(adminUrl: string, fn: (url: string, name: string) => Promise<T>): Promise<T> {

@@ -3,8 +3,10 @@
  * it afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
+import { withDatabase } from '../../src/db/connect.ts';
+import { withClient } from '../../src/db/scoped.ts';
 
 export interface TestServer {
   /** "embedded-17" or "external" */
@@ -20,20 +22,11 @@ export function testServers(): TestServer[] {
   return servers;
 }
 
-export function urlFor(adminUrl: string, database: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
+/** The same server, another database. */
+export const urlFor = withDatabase;
 
-export async function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+export function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(adminUrl, {}, fn);
 }
 
 export interface TestDatabase {
@@ -58,12 +51,6 @@ export async function createTestDatabase(server: TestServer, prefix = 't'): Prom
   };
 }
 
-export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
+export function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
+  return withClient(url, {}, async (client) => (await client.query<T>(sql, values)).rows);
 }
