@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
+import { withClient } from '../../src/db/scoped.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,6 +34,25 @@ function stateDirsUnder(root: string): string[] {
   return found;
 }
 
+const API_ROLES = ['anon', 'authenticated', 'service_role'];
+
+async function apiRoles(url: string): Promise<string[]> {
+  return withClient(url, {}, async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [API_ROLES])).rows.map((r) => r.rolname));
+}
+
+/** Leaves the external server's roles as the run found them (a role still in use stays). */
+async function dropRolesCreatedSince(url: string, before: string[]): Promise<void> {
+  await withClient(url, {}, async (c) => {
+    for (const role of API_ROLES.filter((r) => !before.includes(r))) {
+      const { rows } = await c.query<{ used: boolean }>(
+        "SELECT EXISTS (SELECT 1 FROM pg_shdepend WHERE refclassid = 'pg_authid'::regclass AND refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)) AS used",
+        [role],
+      );
+      if (rows[0] && !rows[0].used) await c.query(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+}
+
 export default async function setup(project: TestProject) {
   // All temporary files of the run (the test processes' and the CLI children's) go under one
   // folder, removed at the end with any embedded cluster a test left behind. 0755: the postgres
@@ -49,10 +69,14 @@ export default async function setup(project: TestProject) {
   project.provide('embeddedAdminUrl', admin.toString());
   const external = process.env.DATABASE_URL ?? null;
   project.provide('externalAdminUrl', external);
+  // Roles are cluster-wide: the compatibility migration creates anon/authenticated/service_role on
+  // the external server if absent, and test databases are dropped without dropping them.
+  const rolesBefore = external ? await apiRoles(external) : [];
   if (!external) {
     process.stdout.write('\n[dbkit tests] DATABASE_URL is not set: running against the embedded PostgreSQL 17 only. Set DATABASE_URL to a PostgreSQL 15+ (e.g. postgres://postgres@127.0.0.1:5432/postgres) to also test an external server.\n\n');
   }
   return async () => {
+    if (external) await dropRolesCreatedSince(external, rolesBefore).catch(() => {});
     for (const dir of stateDirsUnder(runDir)) await destroyEmbedded(dir).catch(() => {});
     rmSync(runDir, { recursive: true, force: true });
   };
