@@ -8,11 +8,18 @@
  * research/*.md (children of the outline, by file name).
  */
 import path from 'node:path';
-import { parseBrief } from './brief.js';
+import { atxHeading, parseBrief } from './brief.js';
 import { parseCurriculum, type CurriculumLesson } from './curriculum.js';
 import { BRIEF_FILE, CURRICULUM_FILE, LESSONS_DIR, OUTLINE_SLUG, RESEARCH_DIR, sha256, type CourseFolder, type CourseNode, type CourseProblem, type ParsedCourse } from './model.js';
 
-const firstHeading = (text: string): string | null => /^#\s+(.+?)\s*#*\s*$/m.exec(text)?.[1]?.trim() || null;
+/** The text of the first level-1 heading, if it has any. */
+function firstHeading(text: string): string | null {
+  for (const line of text.split('\n')) {
+    const heading = atxHeading(line);
+    if (heading?.level === 1) return heading.text || null;
+  }
+  return null;
+}
 const stem = (file: string) => path.posix.basename(file).replace(/\.md$/i, '');
 
 function node(fields: Omit<CourseNode, 'contentSha256'>): CourseNode {

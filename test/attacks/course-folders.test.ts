@@ -142,6 +142,23 @@ describe.each(testServers())('attacks through course folders on $name', (server)
     expect(await projects('bomb')).toEqual(['bomb-0004']);
   });
 
+  it('a heading line built to make the parser backtrack (a long run of blanks) does not stall the run', async () => {
+    generateCourses(work.dir, { count: 2, lessons: 4, modules: 2, prefix: 'redos' });
+    const course = path.join(work.dir, 'redos-0001');
+    const heading = `# a${' '.repeat(64 * 1024)}b\n`;
+    writeFileSync(path.join(course, 'COURSE-BRIEF.md'), `${heading}${readFileSync(path.join(course, 'COURSE-BRIEF.md'), 'utf8')}`);
+    writeFileSync(path.join(course, 'research', '01-market-analysis.md'), `${heading}\nbody\n`);
+    // Before the fix this took hours (cubic backtracking): the child is killed rather than left behind.
+    let timer: NodeJS.Timeout | undefined;
+    const result = await runCli(['sync', work.dir, '--json', '--db', db.url], { env: cleanEnv(), onSpawn: (child) => (timer = setTimeout(() => child.kill('SIGKILL'), 60_000)) });
+    clearTimeout(timer);
+    expect(result.signal).toBeNull();
+    expect(result.code, result.stderr).toBe(0);
+    expect(await projects('redos')).toEqual(['redos-0001', 'redos-0002']);
+    const titles = await query<{ title: string }>(db.url, `SELECT c.title FROM contents c JOIN content_projects p ON p.id = c.project_id WHERE p.slug = 'redos-0001' AND c.slug = 'research-01-market-analysis'`);
+    expect(titles[0]!.title).toBe(`a${' '.repeat(64 * 1024)}b`);
+  });
+
   it('9.11: a lesson that is not valid UTF-8 is refused naming the byte offset (sync and verify exit 25), never stored as U+FFFD', async () => {
     generateCourses(work.dir, { count: 2, lessons: 4, modules: 2, prefix: 'utf' });
     const course = path.join(work.dir, 'utf-0001');

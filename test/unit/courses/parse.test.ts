@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCourse } from '../../../src/courses/parse.ts';
-import { parseBrief } from '../../../src/courses/brief.ts';
+import { atxHeading, parseBrief } from '../../../src/courses/brief.ts';
 import { parseCurriculum } from '../../../src/courses/curriculum.ts';
 import { sha256, type CourseFolder } from '../../../src/courses/model.ts';
 
@@ -70,6 +70,14 @@ describe('parseBrief', () => {
         sections: { demographics: ['Age: 25-40', 'Role: creator'], pain_points: ['Data scattered across tools'] },
       },
     });
+  });
+
+  it('reads headings as before, in linear time', () => {
+    expect(['# Title ##', '## Sub #', '#NoSpace', '####### seven', '#\tTab  ', '# a # b #'].map(atxHeading)).toEqual([
+      { level: 1, text: 'Title' }, { level: 2, text: 'Sub' }, null, null, { level: 1, text: 'Tab' }, { level: 1, text: 'a # b' },
+    ]);
+    const long = `# a${' '.repeat(1_000_000)}b`;
+    expect(atxHeading(long)?.text.length).toBe(1_000_002);
   });
 
   it('has no profile when the brief has no ICP section', () => {
