@@ -22,9 +22,14 @@ export function isInside(root: string, candidate: string): boolean {
   return relative === '' || (!relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative));
 }
 
-/** The resolved course folder, the root every file must resolve inside. */
-export function courseRoot(dir: string): string {
-  return realpathSync(dir);
+/** The resolved course folder, the root every file must resolve inside; null when it is gone. */
+export function courseRoot(dir: string): string | null {
+  try {
+    return realpathSync(dir);
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
 }
 
 /**

@@ -81,6 +81,8 @@ export async function readCourseFolder(dir: string, cwd: string): Promise<Course
   const full = path.resolve(cwd, dir);
   const root = courseRoot(full);
   const refused: CourseProblem[] = [];
+  // Gone since it was listed: nothing to read, and parseCourse says it is not a course.
+  if (root === null) return { dir, name: path.basename(full), brief: null, curriculum: null, lessons: {}, research: {}, refused };
   return {
     dir,
     name: path.basename(full),
