@@ -70,7 +70,7 @@ export function readCourseFile(root: string, relative: string, maxBytes: number)
     if (real === null) return refuse(relative, 'changed-while-read', 'was replaced while it was being read; run the command again');
     if (!isInside(root, real)) return refuse(relative, 'outside-folder', `leads outside the course folder (to ${real}): a course reads only files inside its folder`);
     if (opened.size > maxBytes) return refuse(relative, 'too-large', `is ${opened.size} bytes, more than the ${maxBytes} a course file may have`);
-    const bytes = readAtMost(fd, maxBytes + 1);
+    const bytes = readAtMost(fd, opened.size, maxBytes + 1);
     if (bytes.length > maxBytes) return refuse(relative, 'too-large', `grew past the ${maxBytes} bytes a course file may have while it was read`);
     const decoded = decodeUtf8(bytes);
     if (typeof decoded === 'number') return refuse(relative, 'invalid-utf8', `is not valid UTF-8 (first bad byte at offset ${decoded}): save it as UTF-8`);
@@ -106,16 +106,18 @@ function kindOf(stat: ReturnType<typeof fstatSync>): string {
   return 'not a file';
 }
 
-function readAtMost(fd: number, limit: number): Buffer {
+/** Reads to the end but no more than `limit` bytes: one read when the file still has its `expected` size. */
+function readAtMost(fd: number, expected: number, limit: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(Math.min(1 << 20, limit - total));
-    if (chunk.length === 0) break;
-    const n = readSync(fd, chunk, 0, chunk.length, null);
+  let want = Math.min(expected + 1, limit); // one byte more than expected, to see a file that grew
+  while (want > 0) {
+    const chunk = Buffer.allocUnsafe(want);
+    const n = readSync(fd, chunk, 0, want, null);
     if (n === 0) break;
     chunks.push(chunk.subarray(0, n));
     total += n;
+    want = Math.min(64 * 1024, limit - total);
   }
   return Buffer.concat(chunks, total);
 }
