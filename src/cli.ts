@@ -13,6 +13,7 @@ import { registerSync } from './commands/sync.js';
 import { registerVerify } from './commands/verify.js';
 import { registerTree } from './commands/tree.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerMinds } from './commands/minds.js';
 import { registerRlsAudit } from './commands/rls-audit.js';
 import { registerTest } from './commands/test.js';
 import { registerRollback } from './commands/rollback.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerTree(program);
   registerMonitor(program);
+  registerMinds(program);
   registerDb(program);
   program.addHelpText('after', `\nExit codes:\n${Object.entries(ERROR_CODES).map(([code, { exit }]) => `  ${String(exit).padStart(3)}  ${code}`).join('\n')}\n  (0 = success; meanings in README.md, "Exit codes")\n\nExample:\n  $ npx dbkit apply`);
   return program;

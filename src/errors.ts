@@ -29,9 +29,10 @@ export const ERROR_CODES = {
   RLS_AUDIT_FAILED: { exit: 22, summary: 'rls-audit found a finding at or above --fail-on, policy drift, or a leak in the isolation matrix.' },
   TESTS_FAILED: { exit: 23, summary: 'dbkit test: a pgTAP assertion failed, or a test file died, bailed out or did not match its plan.' },
   PGTAP_UNAVAILABLE: { exit: 24, summary: 'pgTAP is not installed on the database server and dbkit could not provision it.' },
-  COURSE_INVALID: { exit: 25, summary: 'A course folder is malformed (bad YAML, a listed lesson file missing, duplicate slugs); it was not written, the other courses were.' },
+  COURSE_INVALID: { exit: 25, summary: 'A course folder is malformed (bad or oversized YAML, a listed lesson file missing, duplicate slugs, a file that leads outside the folder, is not a regular file or not UTF-8); it was not written, the other courses were.' },
   MISMATCH: { exit: 26, summary: 'dbkit verify found the course folders and the database disagree (missing, extra or changed contents, wrong parent or order).' },
   INTEGRITY: { exit: 27, summary: 'dbkit monitor found hierarchy problems (orphans, cycles, lessons outside modules) or tables without RLS.' },
+  MIND_CONFLICT: { exit: 38, summary: 'dbkit minds add: the slug is taken by a different mind, or the user already has a mind. Nothing was changed.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

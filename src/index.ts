@@ -24,6 +24,8 @@ export { syncCourses, type SyncOptions, type SyncReport, type CourseSyncResult }
 export { verifyCourses, type VerifyReport, type CourseVerifyResult } from './commands/verify.js';
 export { showTree, type TreeReport, type TreeNode } from './commands/tree.js';
 export { monitor, type MonitorReport } from './commands/monitor.js';
+export { addMind, listMinds, type MindAddOptions, type MindAddReport, type MindListReport } from './commands/minds.js';
+export type { Mind } from './courses/minds.js';
 export { parseCourse } from './courses/parse.js';
 export { readCourseFolder, expandCourseDirs } from './courses/read.js';
 export type { CourseModel, CourseNode, CourseFolder, CourseProblem, ParsedCourse } from './courses/model.js';

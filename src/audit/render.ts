@@ -1,5 +1,6 @@
 /** Human output of rls-audit: findings grouped by level, the matrix as a table, one summary line. */
 import type { Reporter } from '../output/terminal.js';
+import { plural, printable } from '../output/text.js';
 import type { AuditReport } from '../commands/rls-audit.js';
 import { IDENTITIES, OPERATIONS, type MatrixCell } from './matrix.js';
 import type { Level } from './model.js';
@@ -15,7 +16,6 @@ const SHORT: Record<(typeof OPERATIONS)[number], string> = {
   'update-other': 'upd-other', 'delete-other': 'del-other', 'move-own': 'move', 'move-own-returning': 'move-ret',
 };
 
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function renderAudit(report: AuditReport, reporter: Reporter): void {
   const c = reporter.color;
@@ -26,9 +26,10 @@ export function renderAudit(report: AuditReport, reporter: Reporter): void {
     if (items.length === 0) continue;
     reporter.info(paint[group.level].bold(`${group.title} (${items.length})`));
     for (const f of items) {
-      reporter.info(`  ${paint[group.level](group.mark)} ${c.bold(f.rule)}  ${f.object}`);
-      reporter.info(`      ${f.message}`);
-      reporter.info(`      ${c.dim('fix:')} ${f.fix}${f.splinter ? c.dim(`  [splinter: ${f.splinter}]`) : ''}`);
+      // Object names, messages and fixes carry names from the catalog: printed through printable.
+      reporter.info(`  ${paint[group.level](group.mark)} ${c.bold(f.rule)}  ${printable(f.object)}`);
+      reporter.info(`      ${printable(f.message)}`);
+      reporter.info(`      ${c.dim('fix:')} ${printable(f.fix)}${f.splinter ? c.dim(`  [splinter: ${f.splinter}]`) : ''}`);
     }
   }
   if (report.findings.length === 0) reporter.info(c.green(`No findings from ${report.summary.rules} rules.`));
@@ -40,7 +41,7 @@ export function renderAudit(report: AuditReport, reporter: Reporter): void {
 function renderMatrix(report: AuditReport, reporter: Reporter): void {
   const c = reporter.color;
   const cells = report.matrix;
-  const relations = [...new Set(cells.map((x) => x.relation))];
+  const relations = [...new Set(cells.map((x) => printable(x.relation)))];
   const width = Math.max(...relations.map((r) => r.length), 8);
   reporter.info(`${c.bold('Isolation matrix')}  (tenancy map ${report.residue ? report.matrixSource : ''}; A and B seeded, every probe rolled back)`);
   reporter.info(`  ${'relation'.padEnd(width)}  ${'identity'.padEnd(12)} ${OPERATIONS.map((o) => SHORT[o].padEnd(9)).join(' ')}`);
@@ -51,19 +52,19 @@ function renderMatrix(report: AuditReport, reporter: Reporter): void {
   };
   for (const relation of relations) {
     for (const identity of IDENTITIES) {
-      const row = OPERATIONS.map((op) => cellText(cells.find((x) => x.relation === relation && x.identity === identity && x.operation === op)));
+      const row = OPERATIONS.map((op) => cellText(cells.find((x) => printable(x.relation) === relation && x.identity === identity && x.operation === op)));
       reporter.info(`  ${relation.padEnd(width)}  ${identity.padEnd(12)} ${row.join(' ')}`);
     }
   }
   for (const x of cells.filter((y) => y.verdict !== 'ok')) {
     const paint = x.verdict === 'blocked' ? c.yellow : c.red;
-    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${x.relation}: expected ${x.expected}, got ${x.actual} (${x.detail})`);
+    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${printable(x.relation)}: expected ${x.expected}, got ${x.actual} (${printable(x.detail)})`);
   }
   const r = report.residue;
   if (r) {
-    const counts = r.tables.map((t) => `${t.table} ${t.before}=${t.after}`).join(', ');
-    reporter.info(r.clean ? `  ${c.green('no residue')}: row counts before = after (${counts})` : `  ${c.red('RESIDUE')}: row counts changed (${r.tables.filter((t) => t.before !== t.after).map((t) => `${t.table} ${t.before}->${t.after}`).join(', ')})`);
-    if (r.sequencesAdvanced.length > 0) reporter.info(`  ${c.dim(`sequences advanced (not transactional): ${r.sequencesAdvanced.join(', ')}`)}`);
+    const counts = printable(r.tables.map((t) => `${t.table} ${t.before}=${t.after}`).join(', '));
+    reporter.info(r.clean ? `  ${c.green('no residue')}: row counts before = after (${counts})` : `  ${c.red('RESIDUE')}: row counts changed (${printable(r.tables.filter((t) => t.before !== t.after).map((t) => `${t.table} ${t.before}->${t.after}`).join(', '))})`);
+    if (r.sequencesAdvanced.length > 0) reporter.info(`  ${c.dim(`sequences advanced (not transactional): ${printable(r.sequencesAdvanced.join(', '))}`)}`);
   }
 }
 
@@ -76,5 +77,5 @@ export function summaryLine(report: AuditReport, reporter: Reporter): string {
     `${s.info} info`,
   ];
   const matrix = report.matrix.length > 0 ? `; matrix: ${s.matrixCells} checks, ${s.leaks > 0 ? c.red(plural(s.leaks, 'leak')) : c.green('0 leaks')}${s.blocked ? `, ${c.yellow(`${s.blocked} blocked`)}` : ''}${s.probeErrors ? `, ${c.red(`${s.probeErrors} probe errors`)}` : ''}${report.residue?.clean === false ? c.red(', RESIDUE') : ', no residue'}` : '';
-  return `rls-audit: ${parts.join(', ')}${matrix} (${plural(s.tables, 'table')}, ${plural(s.policies, 'policy').replace('policys', 'policies')}, ${s.rules} rules)`;
+  return `rls-audit: ${parts.join(', ')}${matrix} (${plural(s.tables, 'table')}, ${plural(s.policies, 'policy', 'policies')}, ${s.rules} rules)`;
 }

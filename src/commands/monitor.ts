@@ -14,6 +14,7 @@ import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/ta
 import { withReadOnly } from '../db/scoped.js';
 import { withCourseClients } from '../courses/session.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
+import { printable } from '../output/text.js';
 import { runtimeFor } from '../runtime.js';
 
 const RLS_TABLES = ['public.content_projects', 'public.contents', 'public.audience_profiles', 'public.content_minds', 'public.content_tags', 'public.minds'];
@@ -135,24 +136,25 @@ export async function monitor(config: ResolvedConfig, options: { sinceMs: number
 export function renderMonitor(report: MonitorReport, reporter: Reporter): void {
   const c = reporter.color;
   const mark = (n: number) => (n === 0 ? c.green('✓') : c.red('✗'));
-  const listed = (items: string[]) => (items.length ? c.dim(`  ${items.slice(0, 5).join(', ')}${items.length > 5 ? ', ...' : ''}`) : '');
+  // Slugs, names and table names are rows' text: printed through printable.
+  const listed = (items: string[]) => (items.length ? c.dim(`  ${printable(items.slice(0, 5).join(', '))}${items.length > 5 ? ', ...' : ''}`) : '');
   reporter.info(c.bold(`Recent writes (last ${report.sinceHours} h)`));
   if (report.recentWrites.length === 0) reporter.info('  none');
-  for (const r of report.recentWrites) reporter.info(`  ${r.slug.padEnd(32)} ${String(r.contents).padStart(5)} contents ${String(r.lessons).padStart(5)} lessons  avg fidelity ${r.avgFidelity === null ? '-' : r.avgFidelity.toFixed(3)}`);
+  for (const r of report.recentWrites) reporter.info(`  ${printable(r.slug).padEnd(32)} ${String(r.contents).padStart(5)} contents ${String(r.lessons).padStart(5)} lessons  avg fidelity ${r.avgFidelity === null ? '-' : r.avgFidelity.toFixed(3)}`);
   const h = report.hierarchy;
   reporter.info(c.bold('Hierarchy integrity'));
   for (const [label, items] of [['orphans (parent deleted or in another project)', h.orphans], ['contents in parent cycles', h.cycles], ['lessons outside modules', h.lessonsOutsideModules], ['modules outside outlines', h.modulesOutsideOutlines]] as const) reporter.info(`  ${mark(items.length)} ${items.length} ${label}${listed(items)}`);
   reporter.info(`  ${h.duplicateOrder.length ? c.yellow('!') : c.green('✓')} ${h.duplicateOrder.length} duplicate sibling positions${listed(h.duplicateOrder)}`);
   const a = report.attribution;
   reporter.info(c.bold('Mind attribution'));
-  reporter.info(`  ${a.projects} projects: ${a.withCreator} with a creator, ${a.withPersona} with a persona; content links ${Object.entries(a.linksByRole).map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}`);
-  for (const m of a.topMinds.filter((m) => m.asCreator + m.asPersona + m.contentLinks > 0)) reporter.info(`  ${m.slug.padEnd(24)} creator of ${m.asCreator}, persona of ${m.asPersona}, ${m.contentLinks} content links`);
+  reporter.info(`  ${a.projects} projects: ${a.withCreator} with a creator, ${a.withPersona} with a persona; content links ${Object.entries(a.linksByRole).map(([r, n]) => `${printable(r)} ${n}`).join(', ') || 'none'}`);
+  for (const m of a.topMinds.filter((m) => m.asCreator + m.asPersona + m.contentLinks > 0)) reporter.info(`  ${printable(m.slug).padEnd(24)} creator of ${m.asCreator}, persona of ${m.asPersona}, ${m.contentLinks} content links`);
   const q = report.quality;
   reporter.info(c.bold('Data quality'));
   reporter.info(`  ${q.lessons} lessons, ${q.lessonsWithoutFidelity} without a fidelity score; ${q.projectsWithoutAudience} project(s) without an audience profile`);
   for (const [label, items] of [['empty lessons', q.emptyLessons], ['fidelity scores outside 0..1', q.fidelityOutOfRange], ['empty titles', q.emptyTitles], ['projects without contents', q.projectsWithoutContents]] as const) reporter.info(`  ${items.length ? c.yellow('!') : c.green('✓')} ${items.length} ${label}${listed(items)}`);
   reporter.info(c.bold('Row-level security'));
-  for (const t of report.rls) reporter.info(`  ${t.rls ? c.green('on ') : c.red('OFF')} ${t.forced ? 'forced' : '      '} ${String(t.policies).padStart(2)} policies  ${t.table}`);
+  for (const t of report.rls) reporter.info(`  ${t.rls ? c.green('on ') : c.red('OFF')} ${t.forced ? 'forced' : '      '} ${String(t.policies).padStart(2)} policies  ${printable(t.table)}`);
 }
 
 export function registerMonitor(program: Command): void {

@@ -19,6 +19,7 @@ import type { CheckResult } from '../core/validation.js';
 import { formatBytes } from '../core/duration.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
+import { printable } from '../output/text.js';
 
 export interface TableRlsStatus {
   table: string;
@@ -93,18 +94,19 @@ export function renderStatus(report: StatusReport, reporter: Reporter): void {
   reporter.info(`${c.bold('Migrations')}  ${report.applied.length} applied, ${report.pending.length} pending`);
   for (const a of report.applied) {
     const drift = report.drift.find((d) => d.name === a.name);
-    reporter.info(`  ${drift ? c.red('✗') : c.green('✓')} ${a.name}  ${c.dim(a.appliedAt)}${drift ? c.red(`  DRIFT: ${drift.message}`) : ''}`);
+    // Migration and table names, backup ids and labels come from the database and files: printed through printable.
+    reporter.info(`  ${drift ? c.red('✗') : c.green('✓')} ${printable(a.name)}  ${c.dim(printable(a.appliedAt))}${drift ? c.red(`  DRIFT: ${printable(drift.message)}`) : ''}`);
   }
-  for (const name of report.pending) reporter.info(`  ${c.yellow('·')} ${name}  ${c.dim('pending')}`);
+  for (const name of report.pending) reporter.info(`  ${c.yellow('·')} ${printable(name)}  ${c.dim('pending')}`);
   const r = report.rls;
   reporter.info(`${c.bold('RLS')}  ${r.withRls}/${r.tables} public tables with RLS (${r.forced} forced), ${r.policies} policies`);
-  for (const t of r.byTable) reporter.info(`  ${t.rls ? c.green('on ') : c.yellow('off')} ${t.forced ? 'forced' : '      '} ${String(t.policies).padStart(2)} policies  ${t.table}`);
+  for (const t of r.byTable) reporter.info(`  ${t.rls ? c.green('on ') : c.yellow('off')} ${t.forced ? 'forced' : '      '} ${String(t.policies).padStart(2)} policies  ${printable(t.table)}`);
   const b = report.lastBackup;
-  reporter.info(`${c.bold('Last backup')}  ${b ? `${b.id} (${b.strategy}, ${formatBytes(b.sizeBytes)}, ${b.verified ? 'verified' : c.red('NOT verified')})` : 'none'}`);
+  reporter.info(`${c.bold('Last backup')}  ${b ? `${printable(b.id)} (${printable(b.strategy)}, ${formatBytes(b.sizeBytes)}, ${b.verified ? 'verified' : c.red('NOT verified')})` : 'none'}`);
   if (report.validation.length > 0) {
     const bad = report.validation.filter((v) => !v.ok);
     reporter.info(`${c.bold('Validation')}  ${report.validation.length - bad.length}/${report.validation.length} checks pass`);
-    for (const v of bad) reporter.info(`  ${c.red('✗')} ${v.label}: expected ${v.expected}, found ${v.actual}`);
+    for (const v of bad) reporter.info(`  ${c.red('✗')} ${printable(`${v.label}: expected ${v.expected}, found ${v.actual}`)}`);
   }
 }
 

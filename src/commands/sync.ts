@@ -23,6 +23,7 @@ import { classifyFailure } from '../persist/classify.js';
 import { lockProject } from '../persist/sql.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';
+import { plural, printable } from '../output/text.js';
 import { runtimeFor } from '../runtime.js';
 
 export interface SyncOptions {
@@ -66,7 +67,7 @@ async function syncOne(client: pg.ClientBase, dir: string, config: ResolvedConfi
   const parsed = parseCourse(await readCourseFolder(dir, config.cwd));
   const result: CourseSyncResult = { dir, slug: parsed.model?.slug ?? null, status: 'failed', problems: parsed.problems, warnings: parsed.warnings, changes: null, extra: [], rowsWritten: 0, error: null };
   if (!parsed.model || parsed.problems.length > 0) {
-    result.error = errorDocument(new DbkitError('COURSE_INVALID', `${dir}: ${parsed.problems.length} problem(s); nothing of this course was written`));
+    result.error = errorDocument(new DbkitError('COURSE_INVALID', `${dir}: ${plural(parsed.problems.length, 'problem')}; nothing of this course was written`));
     return result;
   }
   const model = parsed.model;
@@ -123,7 +124,7 @@ export async function syncCourses(config: ResolvedConfig, options: SyncOptions, 
         totals.rowsWritten += c.rowsWritten;
       }
       const durationMs = performance.now() - started;
-      const error = totals.failed > 0 ? errorDocument(new DbkitError('COURSE_INVALID', `${totals.failed} of ${totals.courses} course(s) could not be synced; the others were`, { hint: 'fix the files named above and run dbkit sync again' })) : null;
+      const error = totals.failed > 0 ? errorDocument(new DbkitError('COURSE_INVALID', failedMessage(totals.failed, totals.courses), { hint: 'fix the files named above and run dbkit sync again' })) : null;
       return {
         command: 'sync' as const,
         ok: error === null,
@@ -139,43 +140,62 @@ export async function syncCourses(config: ResolvedConfig, options: SyncOptions, 
   });
 }
 
+/** "1 of 3 courses could not be synced; the other 2 were": the error line, its grammar agreeing with the counts. */
+export function failedMessage(failed: number, courses: number): string {
+  const others = courses - failed;
+  if (courses === 1) return 'the course could not be synced';
+  if (others === 0) return `none of the ${courses} courses could be synced`;
+  return `${failed} of ${plural(courses, 'course')} could not be synced; the other ${others === 1 ? 'one was' : `${others} were`}`;
+}
+
 function describeChanges(c: CourseSyncResult): string {
   if (!c.changes) return '';
   const parts = [
     c.changes.project !== 'unchanged' ? `project ${c.changes.project === 'create' ? 'created' : 'updated'}` : '',
-    c.changes.create.length ? `${c.changes.create.length} content(s) new` : '',
+    c.changes.create.length ? `${plural(c.changes.create.length, 'new content', 'new contents')}` : '',
     c.changes.update.length ? `${c.changes.update.length} changed (${c.changes.update.slice(0, 3).map((u) => `${u.slug}: ${u.fields.join('+')}`).join(', ')}${c.changes.update.length > 3 ? ', ...' : ''})` : '',
     c.changes.profile === 'create' || c.changes.profile === 'update' ? `audience profile ${c.changes.profile === 'create' ? 'added' : 'updated'}` : '',
     c.changes.links.length ? `${c.changes.links.join(', ')} linked` : '',
   ].filter(Boolean);
-  return parts.join(', ');
+  return printable(parts.join(', '));
 }
 
 export function renderSync(report: SyncReport, reporter: Reporter): void {
   const c = reporter.color;
   const many = report.courses.length > 20;
   for (const course of report.courses) {
-    const name = course.slug ?? course.dir;
+    // Names, file names, messages and slugs come from course files and rows: printed through printable.
+    const name = printable(course.slug ?? course.dir);
+    const dir = printable(course.dir);
     if (course.status === 'failed') {
-      reporter.info(`${c.red('✗')} ${course.dir}: not synced`);
-      for (const p of course.problems) reporter.info(`    ${course.dir}/${formatProblem(p)}`);
-      if (course.problems.length === 0 && course.error) reporter.info(`    ${course.error.message}`);
+      reporter.info(`${c.red('✗')} ${dir}: not synced`);
+      for (const p of course.problems) reporter.info(`    ${dir}/${printable(formatProblem(p))}`);
+      if (course.problems.length === 0 && course.error) reporter.info(`    ${printable(course.error.message)}`);
       continue;
     }
-    for (const w of course.warnings) reporter.warn(`${course.dir}/${formatProblem(w)}`);
+    for (const w of course.warnings) reporter.warn(`${dir}/${printable(formatProblem(w))}`);
     if (many && course.status === 'unchanged') continue;
     const mark = course.status === 'unchanged' ? c.dim('=') : course.status === 'planned' ? c.yellow('~') : c.green('✓');
     const what = course.status === 'unchanged' ? 'unchanged' : `${report.dryRun ? 'would write: ' : ''}${describeChanges(course)}`;
-    if (!many || course.status !== 'created') reporter.info(`${mark} ${name}  ${what}${course.extra.length ? c.yellow(`  (${course.extra.length} row(s) without a file kept: ${course.extra.slice(0, 3).join(', ')})`) : ''}`);
+    if (!many || course.status !== 'created') reporter.info(`${mark} ${name}  ${what}${course.extra.length ? c.yellow(`  (${plural(course.extra.length, 'row')} without a file kept: ${printable(course.extra.slice(0, 3).join(', '))})`) : ''}`);
   }
   const t = report.totals;
+  const nothing = !report.dryRun && t.created + t.updated === 0 && t.failed === 0;
+  reporter.info(nothing ? c.green(syncSummary(report)) : syncSummary(report));
+}
+
+/** The closing line of a sync, counts in words that agree with them. */
+export function syncSummary(report: Pick<SyncReport, 'dryRun' | 'totals' | 'durationMs' | 'rowsPerSecond'>): string {
+  const t = report.totals;
+  const all = (n: number) => (n === 1 ? 'the course matches' : `all ${n} courses match`);
   if (report.dryRun) {
-    reporter.info(t.planned === 0 ? `Dry run: nothing to change; ${t.unchanged} course(s) match the database.` : `Dry run: ${t.planned} course(s) would change, ${t.unchanged} unchanged${t.failed ? `, ${t.failed} failed` : ''}; nothing was written.`);
-  } else if (t.created + t.updated === 0 && t.failed === 0) {
-    reporter.info(c.green(`Nothing to change: all ${t.unchanged} course(s) match the database.`));
-  } else {
-    reporter.info(`Synced ${t.courses} course(s): ${t.created} created, ${t.updated} updated, ${t.unchanged} unchanged, ${t.failed} failed; ${t.rowsWritten} rows written in ${formatDuration(report.durationMs)} (${report.rowsPerSecond} rows/s).`);
+    if (t.planned === 0 && t.failed === 0) return `Dry run: nothing to change; ${all(t.unchanged)} the database.`;
+    return `Dry run: ${plural(t.planned, 'course')} would change, ${t.unchanged} unchanged${t.failed ? `, ${t.failed} not readable` : ''}; nothing was written.`;
   }
+  if (t.created + t.updated === 0 && t.failed === 0) return `Nothing to change: ${all(t.unchanged)} the database.`;
+  const counts = `${t.created} created, ${t.updated} updated, ${t.unchanged} unchanged`;
+  const what = t.failed === 0 ? `Synced ${plural(t.courses, 'course')}: ${counts}` : `${t.courses - t.failed} of ${plural(t.courses, 'course')} synced (${counts}), ${t.failed} not synced`;
+  return `${what}; ${plural(t.rowsWritten, 'row')} written in ${formatDuration(report.durationMs)} (${report.rowsPerSecond} rows/s).`;
 }
 
 export function registerSync(program: Command): void {
@@ -184,8 +204,8 @@ export function registerSync(program: Command): void {
     .description('Import course folders (COURSE-BRIEF.md, curriculum.yaml, lessons/*.md, research/*.md) into the database: one transaction per course, idempotent.')
     .argument('<course-dir...>', 'course folders, or folders of course folders (such as outputs/courses)')
     .option('--dry-run', 'show what would change; write nothing', false)
-    .option('--creator <mind-slug>', 'attribute the courses to this creator mind (minds.slug)')
-    .option('--persona <mind-slug>', 'the persona mind whose voice the courses use (minds.slug)')
+    .option('--creator <mind-slug>', 'attribute the courses to this creator mind (minds.slug; dbkit minds add creates one)')
+    .option('--persona <mind-slug>', 'the persona mind whose voice the courses use (minds.slug; dbkit minds add creates one)')
     .addOption(new Option('--concurrency <n>', 'courses synced at once, one connection each').default('4'))
     .option('--json', 'print one JSON document (shape in README) instead of progress lines')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit sync outputs/courses/my-course --creator alan --persona alan-voice\n  $ npx dbkit sync outputs/courses --dry-run')

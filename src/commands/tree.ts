@@ -10,6 +10,7 @@ import type { Reporter } from '../output/terminal.js';
 import { withDatabaseTarget } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { withCourseClients } from '../courses/session.js';
+import { plural, printable } from '../output/text.js';
 import { runtimeFor } from '../runtime.js';
 
 export interface TreeNode {
@@ -99,18 +100,19 @@ export async function showTree(config: ResolvedConfig, slug: string, reporter: R
 export function renderTree(report: TreeReport, reporter: Reporter): void {
   const c = reporter.color;
   const p = report.project;
-  reporter.info(`${c.bold(p.slug)}  ${p.name}  ${c.dim(`(${p.status}${p.creator ? `, creator ${p.creator}` : ''}${p.persona ? `, persona ${p.persona}` : ''})`)}`);
+  // Every name and title is a row's text: printed through printable.
+  reporter.info(`${c.bold(printable(p.slug))}  ${printable(p.name)}  ${c.dim(printable(`(${p.status}${p.creator ? `, creator ${p.creator}` : ''}${p.persona ? `, persona ${p.persona}` : ''})`))}`);
   const walk = (nodes: TreeNode[], prefix: string) => {
     nodes.forEach((n, i) => {
       const last = i === nodes.length - 1;
       const fidelity = n.fidelity === null ? '' : `  fidelity ${n.fidelity.toFixed(2)}`;
-      reporter.info(`${prefix}${last ? '└─ ' : '├─ '}${n.order ? `${n.order}. ` : ''}${n.title}  ${c.dim(`${n.slug} · ${n.type} · ${n.status}${fidelity}`)}`);
+      reporter.info(`${prefix}${last ? '└─ ' : '├─ '}${n.order ? `${n.order}. ` : ''}${printable(n.title)}  ${c.dim(printable(`${n.slug} · ${n.type} · ${n.status}${fidelity}`))}`);
       walk(n.children, `${prefix}${last ? '   ' : '│  '}`);
     });
   };
   walk(report.tree, '');
-  reporter.info(c.dim(Object.entries(report.counts).map(([type, n]) => `${n} ${type}`).join(', ') || 'no contents'));
-  if (report.unreachable.length > 0) reporter.warn(`${report.unreachable.length} content(s) not reachable from the course root (broken or cyclic parents): ${report.unreachable.slice(0, 5).join(', ')}; see dbkit monitor`);
+  reporter.info(c.dim(printable(Object.entries(report.counts).map(([type, n]) => `${n} ${type}`).join(', ')) || 'no contents'));
+  if (report.unreachable.length > 0) reporter.warn(`${plural(report.unreachable.length, 'content')} not reachable from the course root (broken or cyclic parents): ${printable(report.unreachable.slice(0, 5).join(', '))}; see dbkit monitor`);
 }
 
 export function registerTree(program: Command): void {

@@ -18,6 +18,7 @@ import { readCourseState } from '../courses/store.js';
 import { withCourseClients } from '../courses/session.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';
+import { plural, printable } from '../output/text.js';
 import { runtimeFor } from '../runtime.js';
 
 export const COURSE_VERIFY_STATUSES = ['match', 'mismatch', 'invalid'] as const;
@@ -68,9 +69,9 @@ export async function verifyCourses(config: ResolvedConfig, options: { dirs: str
         totals.mismatches += c.mismatches.length;
       }
       const error = totals.mismatch > 0
-        ? errorDocument(new DbkitError('MISMATCH', `${totals.mismatches} mismatch(es) in ${totals.mismatch} of ${totals.courses} course(s)`, { hint: 'dbkit sync writes the folders to the database (rows without a file are kept: delete them yourself if they should go)' }))
+        ? errorDocument(new DbkitError('MISMATCH', `${plural(totals.mismatches, 'mismatch', 'mismatches')} in ${totals.mismatch} of ${plural(totals.courses, 'course')}`, { hint: 'dbkit sync writes the folders to the database (rows without a file are kept: delete them yourself if they should go)' }))
         : totals.invalid > 0
-          ? errorDocument(new DbkitError('COURSE_INVALID', `${totals.invalid} course folder(s) could not be read as courses`))
+          ? errorDocument(new DbkitError('COURSE_INVALID', totals.invalid === 1 ? 'a course folder could not be read as a course' : `${totals.invalid} course folders could not be read as courses`))
           : null;
       return { command: 'verify' as const, ok: error === null, database: databaseFacts(target), courses, totals, error };
     });
@@ -80,20 +81,22 @@ export async function verifyCourses(config: ResolvedConfig, options: { dirs: str
 export function renderVerify(report: VerifyReport, reporter: Reporter): void {
   const c = reporter.color;
   for (const course of report.courses) {
+    // Slugs, folder names, problems and details come from course files and rows: printed through printable.
     if (course.status === 'match') {
-      if (report.courses.length <= 20) reporter.info(`${c.green('✓')} ${course.slug}  matches`);
+      if (report.courses.length <= 20) reporter.info(`${c.green('✓')} ${printable(course.slug)}  matches`);
       continue;
     }
     if (course.status === 'invalid') {
-      reporter.info(`${c.red('✗')} ${course.dir}: not a readable course`);
-      for (const p of course.problems) reporter.info(`    ${course.dir}/${formatProblem(p)}`);
+      reporter.info(`${c.red('✗')} ${printable(course.dir)}: not a readable course`);
+      for (const p of course.problems) reporter.info(`    ${printable(`${course.dir}/${formatProblem(p)}`)}`);
       continue;
     }
-    reporter.info(`${c.red('✗')} ${course.slug}  ${course.mismatches.length} mismatch(es)`);
-    for (const m of course.mismatches) reporter.info(`    ${m.kind}  ${m.slug}: ${m.detail}`);
+    reporter.info(`${c.red('✗')} ${printable(course.slug)}  ${plural(course.mismatches.length, 'mismatch', 'mismatches')}`);
+    for (const m of course.mismatches) reporter.info(`    ${m.kind}  ${printable(`${m.slug}: ${m.detail}`)}`);
   }
   const t = report.totals;
-  reporter.info(t.mismatch + t.invalid === 0 ? c.green(`All ${t.courses} course(s) match the database.`) : `${t.match} of ${t.courses} course(s) match; ${t.mismatch} with mismatches, ${t.invalid} unreadable.`);
+  if (t.mismatch + t.invalid === 0) reporter.info(c.green(t.courses === 1 ? 'The course matches the database.' : `All ${t.courses} courses match the database.`));
+  else reporter.info(`${t.match} of ${plural(t.courses, 'course')} ${t.match === 1 ? 'matches' : 'match'}; ${t.mismatch} with mismatches, ${t.invalid} unreadable.`);
 }
 
 export function registerVerify(program: Command): void {

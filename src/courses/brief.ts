@@ -20,13 +20,30 @@ interface Heading {
 const ICP_HEADING = /\bICP\b|ideal customer|público[- ]alvo|target audience/i;
 const FIELD = /^[-*]\s+(?:\*\*(.+?):?\*\*:?|([^:*][^:]*?):)\s*(.*)$/;
 
+/**
+ * An ATX heading line ("## Title ##"): its level and text, trailing hashes and blanks removed.
+ * Written without a regular expression on purpose: the pattern that says the same,
+ * /^(#{1,6})\s+(.*?)\s*#*\s*$/, backtracks cubically on a long line of blanks (a 16 KB heading
+ * took minutes), and course files are untrusted.
+ */
+export function atxHeading(line: string): { level: number; text: string } | null {
+  let level = 0;
+  while (level < line.length && line[level] === '#') level += 1;
+  if (level < 1 || level > 6 || !/\s/.test(line[level] ?? '')) return null;
+  let text = line.slice(level).trim();
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '#') end -= 1;
+  text = text.slice(0, end).trimEnd();
+  return { level, text };
+}
+
 function headingsOf(lines: readonly string[]): Heading[] {
   const out: Heading[] = [];
   let fenced = false;
   lines.forEach((line, i) => {
     if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
-    const m = fenced ? null : /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
-    if (m) out.push({ level: m[1]!.length, text: m[2]!, line: i });
+    const heading = fenced ? null : atxHeading(line);
+    if (heading) out.push({ ...heading, line: i });
   });
   return out;
 }

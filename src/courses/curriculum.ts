@@ -17,7 +17,7 @@
  *           objectives: [...]                     # any other key is kept in the lesson's metadata
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
-import { CURRICULUM_FILE, type CourseProblem } from './model.js';
+import { CURRICULUM_FILE, CURRICULUM_MAX_ALIASES, CURRICULUM_MAX_BYTES, CURRICULUM_MAX_JSON_CHARS, type CourseProblem } from './model.js';
 import type { JsonObject } from '../persist/sql.js';
 
 export interface CurriculumLesson {
@@ -49,9 +49,21 @@ export interface Curriculum {
 const LESSON_KEYS = new Set(['id', 'title', 'slug', 'file', 'fidelity_score']);
 const MODULE_KEYS = new Set(['number', 'slug', 'title', 'lessons', 'description']);
 
+/**
+ * Hostile input is expected: a file past CURRICULUM_MAX_BYTES, a document whose aliases expand
+ * beyond CURRICULUM_MAX_ALIASES or CURRICULUM_MAX_JSON_CHARS (a "billion laughs"), a recursive
+ * alias, or nesting too deep for the parser is a problem of this course, never an exception.
+ */
 export function parseCurriculum(text: string): { curriculum: Curriculum | null; problems: CourseProblem[] } {
+  const fail = (message: string) => ({ curriculum: null, problems: [{ kind: 'yaml' as const, file: CURRICULUM_FILE, message }] });
+  if (text.length > CURRICULUM_MAX_BYTES) return fail(`is larger than ${CURRICULUM_MAX_BYTES} bytes: a curriculum lists modules and lessons, not their text`);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    return fail(`invalid YAML: ${firstLine(error)}`);
+  }
   const problems: CourseProblem[] = [];
   const at = (node: YamlNode | null | undefined) => {
     const offset = node?.range?.[0];
@@ -71,8 +83,10 @@ export function parseCurriculum(text: string): { curriculum: Curriculum | null; 
     }
     return { curriculum: null, problems };
   }
+  const expanded = toPlainJson(doc);
+  if (typeof expanded === 'string') return fail(expanded);
   const root = doc.contents;
-  if (!isMap(root)) {
+  if (!isMap(root) || !isObject(expanded)) {
     problem(root, 'expected a mapping with a `modules:` list');
     return { curriculum: null, problems };
   }
@@ -84,9 +98,12 @@ export function parseCurriculum(text: string): { curriculum: Curriculum | null; 
     return { curriculum: null, problems };
   }
   const modules: CurriculumModule[] = [];
+  const modulesJson = Array.isArray(expanded.modules) ? expanded.modules : [];
   modulesNode.items.forEach((item, index) => {
     const node = item as YamlNode;
-    if (!isMap(node)) return problem(node, `module ${index + 1} must be a mapping with title and lessons`);
+    const moduleJson = modulesJson[index];
+    if (!isMap(node) || !isObject(moduleJson)) return problem(node, `module ${index + 1} must be a mapping with title and lessons`);
+    const lessonsJson = Array.isArray(moduleJson.lessons) ? moduleJson.lessons : [];
     const title = stringAt(node, 'title');
     if (!title) problem(node, `module ${index + 1} has no title`);
     const lessonsNode = node.get('lessons', true) as YamlNode | undefined;
@@ -94,7 +111,8 @@ export function parseCurriculum(text: string): { curriculum: Curriculum | null; 
     const lessons: CurriculumLesson[] = [];
     lessonsNode.items.forEach((lessonItem, li) => {
       const ln = lessonItem as YamlNode;
-      if (!isMap(ln)) return problem(ln, `lesson ${li + 1} of module ${index + 1} must be a mapping with an id`);
+      const lessonJson = lessonsJson[li];
+      if (!isMap(ln) || !isObject(lessonJson)) return problem(ln, `lesson ${li + 1} of module ${index + 1} must be a mapping with an id`);
       const id = stringAt(ln, 'id');
       if (!id) return problem(ln, `lesson ${li + 1} of module ${index + 1} has no id (such as "${index + 1}.${li + 1}")`);
       const fidelity = ln.get('fidelity_score', true) as YamlNode | undefined;
@@ -104,17 +122,16 @@ export function parseCurriculum(text: string): { curriculum: Curriculum | null; 
         if (isScalar(fidelity) && typeof fidelity.value === 'number' && Number.isFinite(value)) fidelityScore = value;
         else problem(fidelity, `lesson ${id}: fidelity_score must be a number`);
       }
-      lessons.push({ id, title: stringAt(ln, 'title'), slug: stringAt(ln, 'slug'), file: stringAt(ln, 'file'), fidelityScore, extra: extraOf(ln, LESSON_KEYS), line: at(ln).line ?? 0 });
+      lessons.push({ id, title: stringAt(ln, 'title'), slug: stringAt(ln, 'slug'), file: stringAt(ln, 'file'), fidelityScore, extra: extraOf(lessonJson, LESSON_KEYS), line: at(ln).line ?? 0 });
     });
-    modules.push({ number: stringAt(node, 'number') ?? String(index + 1), slug: stringAt(node, 'slug'), title: title ?? '', extra: extraOf(node, MODULE_KEYS), lessons, line: at(node).line ?? 0 });
+    modules.push({ number: stringAt(node, 'number') ?? String(index + 1), slug: stringAt(node, 'slug'), title: title ?? '', extra: extraOf(moduleJson, MODULE_KEYS), lessons, line: at(node).line ?? 0 });
   });
-  const json = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as JsonObject;
   const courseMap = isMap(course) ? course : null;
   return {
     curriculum: problems.length > 0 ? null : {
       course: { slug: courseMap ? stringAt(courseMap, 'slug') : null, title: courseMap ? stringAt(courseMap, 'title') : null, description: courseMap ? stringAt(courseMap, 'description') : null },
       modules,
-      json,
+      json: expanded,
     },
     problems,
   };
@@ -128,11 +145,27 @@ function stringAt(map: YAMLMap, key: string): string | null {
   return text === '' ? null : text;
 }
 
-function extraOf(map: YAMLMap, known: ReadonlySet<string>): JsonObject {
-  const out: JsonObject = {};
-  for (const pair of map.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    if (!known.has(key)) out[key] = pair.value && typeof (pair.value as YamlNode).toJSON === 'function' ? (pair.value as YamlNode).toJSON() : pair.value;
+function extraOf(value: JsonObject, known: ReadonlySet<string>): JsonObject {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !known.has(key)));
+}
+
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+/**
+ * The document as plain JSON, aliases expanded within the bounds; a message when it cannot be
+ * (too many aliases, a recursive alias, too large once expanded).
+ */
+function toPlainJson(doc: ReturnType<typeof parseDocument>): unknown {
+  let text: string;
+  try {
+    text = JSON.stringify(doc.toJS({ maxAliasCount: CURRICULUM_MAX_ALIASES }) ?? null);
+  } catch (error) {
+    const message = firstLine(error);
+    if (/alias/i.test(message)) return `its aliases expand too far (${message}): write the repeated parts out, or use fewer aliases`;
+    if (/circular/i.test(message)) return 'an alias refers to the mapping or list that contains it, which has no end';
+    return `cannot be read as data: ${message}`;
   }
-  return out;
+  if (text.length > CURRICULUM_MAX_JSON_CHARS) return `expands to ${text.length} characters of data, more than ${CURRICULUM_MAX_JSON_CHARS}: a curriculum lists modules and lessons, not their text`;
+  return JSON.parse(text) as unknown;
 }

@@ -20,7 +20,21 @@ export interface CourseFolder {
   curriculum: string | null;
   lessons: Record<string, string>;
   research: Record<string, string>;
+  /**
+   * Files the reader refused, each with its problem (a link leading out of the folder, not a
+   * regular file, too large, not UTF-8): they are absent from the fields above, and the course is
+   * not written.
+   */
+  refused?: CourseProblem[];
 }
+
+/** The largest curriculum.yaml read (a curriculum is a few kilobytes), and the largest it may expand to. */
+export const CURRICULUM_MAX_BYTES = 1024 * 1024;
+export const CURRICULUM_MAX_JSON_CHARS = 4 * 1024 * 1024;
+/** At most this many alias expansions (counted the `yaml` package's way, nested aliases multiply). */
+export const CURRICULUM_MAX_ALIASES = 100;
+/** The largest brief, lesson or research file read. */
+export const MARKDOWN_MAX_BYTES = 16 * 1024 * 1024;
 
 /** One row of `contents`, keyed by its slug within the project. */
 export interface CourseNode {
@@ -57,7 +71,11 @@ export interface CourseModel {
   nodes: CourseNode[];
 }
 
-export const PROBLEM_KINDS = ['not-a-course', 'yaml', 'shape', 'lesson-file-missing', 'ambiguous-file', 'duplicate-slug', 'unlisted-file', 'nul-byte'] as const;
+export const PROBLEM_KINDS = [
+  'not-a-course', 'yaml', 'shape', 'lesson-file-missing', 'ambiguous-file', 'duplicate-slug', 'unlisted-file', 'nul-byte',
+  // refused by the reader
+  'outside-folder', 'not-a-file', 'too-large', 'invalid-utf8', 'changed-while-read',
+] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
 export interface CourseProblem {

@@ -8,11 +8,18 @@
  * research/*.md (children of the outline, by file name).
  */
 import path from 'node:path';
-import { parseBrief } from './brief.js';
+import { atxHeading, parseBrief } from './brief.js';
 import { parseCurriculum, type CurriculumLesson } from './curriculum.js';
 import { BRIEF_FILE, CURRICULUM_FILE, LESSONS_DIR, OUTLINE_SLUG, RESEARCH_DIR, sha256, type CourseFolder, type CourseNode, type CourseProblem, type ParsedCourse } from './model.js';
 
-const firstHeading = (text: string): string | null => /^#\s+(.+?)\s*#*\s*$/m.exec(text)?.[1]?.trim() || null;
+/** The text of the first level-1 heading, if it has any. */
+function firstHeading(text: string): string | null {
+  for (const line of text.split('\n')) {
+    const heading = atxHeading(line);
+    if (heading?.level === 1) return heading.text || null;
+  }
+  return null;
+}
 const stem = (file: string) => path.posix.basename(file).replace(/\.md$/i, '');
 
 function node(fields: Omit<CourseNode, 'contentSha256'>): CourseNode {
@@ -34,19 +41,22 @@ function lessonFile(lesson: CurriculumLesson, files: readonly string[]): { file:
 }
 
 export function parseCourse(folder: CourseFolder): ParsedCourse {
-  const problems: CourseProblem[] = [];
+  // Files the reader refused are problems of the course, and not also "missing".
+  const problems: CourseProblem[] = [...(folder.refused ?? [])];
+  const refused = new Set(problems.map((p) => p.file));
   const warnings: CourseProblem[] = [];
-  if (folder.curriculum === null) problems.push({ kind: 'not-a-course', file: CURRICULUM_FILE, message: `missing: ${folder.dir} is not a course folder (expected ${BRIEF_FILE}, ${CURRICULUM_FILE}, ${LESSONS_DIR}/*.md)` });
-  if (folder.brief === null) problems.push({ kind: 'not-a-course', file: BRIEF_FILE, message: 'missing: the course brief is the outline of the course' });
+  if (folder.curriculum === null && !refused.has(CURRICULUM_FILE)) problems.push({ kind: 'not-a-course', file: CURRICULUM_FILE, message: `missing: ${folder.dir} is not a course folder (expected ${BRIEF_FILE}, ${CURRICULUM_FILE}, ${LESSONS_DIR}/*.md)` });
+  if (folder.brief === null && !refused.has(BRIEF_FILE)) problems.push({ kind: 'not-a-course', file: BRIEF_FILE, message: 'missing: the course brief is the outline of the course' });
   if (folder.curriculum === null || folder.brief === null) return { model: null, problems, warnings };
 
   const parsed = parseCurriculum(folder.curriculum);
-  if (!parsed.curriculum) return { model: null, problems: parsed.problems, warnings };
+  if (!parsed.curriculum) return { model: null, problems: [...problems, ...parsed.problems], warnings };
   const { curriculum } = parsed;
   const brief = parseBrief(folder.brief);
   const slug = curriculum.course.slug ?? folder.name;
   const name = curriculum.course.title ?? brief.title ?? slug;
-  const lessonFiles = Object.keys(folder.lessons).sort();
+  const refusedLessons = [...refused].filter((f) => path.posix.dirname(f) === LESSONS_DIR).map((f) => path.posix.basename(f));
+  const lessonFiles = [...new Set([...Object.keys(folder.lessons), ...refusedLessons])].sort();
   const used = new Set<string>();
   const totalLessons = curriculum.modules.reduce((n, m) => n + m.lessons.length, 0);
 
@@ -62,9 +72,10 @@ export function parseCourse(folder: CourseFolder): ParsedCourse {
     module.lessons.forEach((lesson, li) => {
       const found = lessonFile(lesson, lessonFiles);
       const file = 'file' in found ? found.file : null;
-      if ('problem' in found) problems.push({ ...found.problem, file: CURRICULUM_FILE });
+      // With lessons/ refused as a whole, its files are not also "missing".
+      if ('problem' in found && !(found.problem.kind === 'lesson-file-missing' && refused.has(`${LESSONS_DIR}/`))) problems.push({ ...found.problem, file: CURRICULUM_FILE });
       if (file) used.add(file);
-      const content = file ? folder.lessons[file]! : null;
+      const content = file ? (folder.lessons[file] ?? null) : null;
       const lessonSlug = lesson.slug ?? (file ? stem(file) : `lesson-${lesson.id}`);
       const title = lesson.title ?? (content ? firstHeading(content) : null);
       if (!title && content !== null) problems.push({ kind: 'shape', file: CURRICULUM_FILE, line: lesson.line, message: `lesson ${lesson.id} has no title (give title: or start ${LESSONS_DIR}/${file} with a # heading)` });
@@ -86,7 +97,7 @@ export function parseCourse(folder: CourseFolder): ParsedCourse {
     if (n.content?.includes('\u0000')) problems.push({ kind: 'nul-byte', file: n.file ?? CURRICULUM_FILE, slug: n.slug, message: 'contains a NUL byte, which PostgreSQL text cannot store' });
   }
   for (const file of lessonFiles) {
-    if (!used.has(file)) warnings.push({ kind: 'unlisted-file', file: `${LESSONS_DIR}/${file}`, message: `not listed in ${CURRICULUM_FILE}: not synced` });
+    if (!used.has(file) && !refused.has(`${LESSONS_DIR}/${file}`)) warnings.push({ kind: 'unlisted-file', file: `${LESSONS_DIR}/${file}`, message: `not listed in ${CURRICULUM_FILE}: not synced` });
   }
   return {
     model: {

@@ -55,7 +55,10 @@ export async function assertMindsExist(client: pg.ClientBase, attribution: Attri
   if (wanted.length === 0) return;
   const { rows } = await client.query<{ slug: string }>(`SELECT s AS slug FROM unnest($1::text[]) s WHERE NOT EXISTS (SELECT 1 FROM public.minds m WHERE m.slug = s)`, [wanted]);
   if (rows.length > 0) {
-    throw new DbkitError('NOT_FOUND', `mind ${rows.map((r) => `'${r.slug}'`).join(' and ')} does not exist: nothing was written`, { hint: 'pass the slug of an existing row of public.minds (SELECT slug FROM minds)' });
+    const names = rows.map((r) => `'${r.slug}'`).join(' and ');
+    throw new DbkitError('NOT_FOUND', `${rows.length === 1 ? `mind ${names} does not exist` : `minds ${names} do not exist`}: nothing was written`, {
+      hint: `add ${rows.length === 1 ? 'it' : 'them'} with ${rows.map((r) => `dbkit minds add ${r.slug}`).join(' and ')} (dbkit minds list shows the minds)`,
+    });
   }
 }
 

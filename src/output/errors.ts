@@ -5,6 +5,7 @@
 import { DbkitError, ERROR_CODES, errorMessage, type ErrorCode } from '../errors.js';
 import { colorFor } from './terminal.js';
 import { scrubKnownSecrets } from './secrets.js';
+import { terminalSafe } from './text.js';
 
 export interface ErrorDocument {
   code: ErrorCode;
@@ -30,6 +31,6 @@ export function errorDocument(error: unknown): ErrorDocument {
 
 export function printError(doc: ErrorDocument, stream: NodeJS.WriteStream = process.stderr): void {
   const c = colorFor(stream);
-  stream.write(`${c.red('error:')} ${doc.message}\n`);
-  if (doc.hint) stream.write(`  ${c.dim('hint:')} ${doc.hint}\n`);
+  stream.write(`${c.red('error:')} ${terminalSafe(doc.message, false)}\n`);
+  if (doc.hint) stream.write(`  ${c.dim('hint:')} ${terminalSafe(doc.hint, false)}\n`);
 }

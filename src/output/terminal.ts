@@ -6,6 +6,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Writable } from 'node:stream';
 import { formatDuration } from '../core/duration.js';
+import { terminalSafe } from './text.js';
 
 export interface Step {
   done(detail?: string): void;
@@ -37,10 +38,12 @@ const NON_TTY_REPEAT_MS = 10_000;
 export function humanReporter(out: Stream = process.stdout, err: Stream = process.stderr, env = process.env): Reporter {
   const c = colorFor(out, env);
   const tty = Boolean(out.isTTY);
-  const write = (line: string) => out.write(`${line}\n`);
+  // Every line passes terminalSafe: no control character from data reaches the terminal raw.
+  const write = (line: string) => out.write(`${terminalSafe(line, c.level > 0)}\n`);
   return {
     color: c,
-    step(label) {
+    step(rawLabel) {
+      const label = terminalSafe(rawLabel, c.level > 0);
       const started = performance.now();
       let ticker: NodeJS.Timeout | undefined;
       let liveLine = false;
@@ -73,7 +76,7 @@ export function humanReporter(out: Stream = process.stdout, err: Stream = proces
       };
     },
     info: (message) => write(message),
-    warn: (message) => err.write(`${c.yellow('warning:')} ${message}\n`),
+    warn: (message) => err.write(`${terminalSafe(`${c.yellow('warning:')} ${message}`, c.level > 0)}\n`),
     block: (text) => write(text),
   };
 }
@@ -86,7 +89,7 @@ export function quietReporter(err: Stream = process.stderr): Reporter {
     color: c,
     step: () => noop,
     info() {},
-    warn: (message) => err.write(`warning: ${message}\n`),
+    warn: (message) => err.write(`warning: ${terminalSafe(message, false)}\n`),
     block() {},
   };
 }

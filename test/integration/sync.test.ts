@@ -60,7 +60,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     const before = await rowVersions(db.url);
     const again = await cli(['sync', work.dir]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toContain('Nothing to change: all 50 course(s) match the database.');
+    expect(again.stdout).toContain('Nothing to change: all 50 courses match the database.');
     expect(await rowVersions(db.url)).toEqual(before);
 
     const tree = parseJson<TreeReport>(await cli(['tree', 'course-0007', '--json']));
@@ -106,7 +106,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     expect(edited.stdout).toMatch(/content-differs {2}lesson-2-1: lessons\/2\.1-.*\.md: content differs/);
     expect(edited.stdout).toContain('order-differs  lesson-3-2: sequence_order is 9 in the database, 2 in the folder');
     expect(edited.stdout.match(/-differs/g)).toHaveLength(2);
-    expect(edited.stderr).toContain('error: 2 mismatch(es) in 2 of 3 course(s)');
+    expect(edited.stderr).toContain('error: 2 mismatches in 2 of 3 courses');
     // sync repairs both, and verify agrees
     expect((await cli(['sync', work.dir])).code).toBe(0);
     expect((await cli(['verify', work.dir])).code).toBe(0);
@@ -124,7 +124,7 @@ describe.each(testServers())('dbkit sync and verify on $name', (server) => {
     expect(result.stdout).toMatch(/✗ .*course-0001: not synced\n {4}.*course-0001\/curriculum\.yaml:\d+:\d+: invalid YAML/);
     expect(result.stdout).toMatch(/course-0002\/curriculum\.yaml:\d+: lesson 2\.3 is listed but no lessons\/2\.3-\*\.md exists/);
     expect(result.stdout).toMatch(/course-0003\/curriculum\.yaml:\d+: slug 'lesson-1-1' is used twice in this course/);
-    expect(result.stderr).toContain('error: 3 of 5 course(s) could not be synced; the others were');
+    expect(result.stderr).toContain('error: 3 of 5 courses could not be synced; the other 2 were');
     const projects = await query<{ slug: string; n: number }>(db.url, `SELECT p.slug, count(c.id)::int AS n FROM content_projects p LEFT JOIN contents c ON c.project_id = p.id GROUP BY p.slug ORDER BY p.slug`);
     expect(projects).toEqual([{ slug: 'course-0004', n: CONTENTS_PER_COURSE }, { slug: 'course-0005', n: CONTENTS_PER_COURSE }]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCourse } from '../../../src/courses/parse.ts';
-import { parseBrief } from '../../../src/courses/brief.ts';
+import { atxHeading, parseBrief } from '../../../src/courses/brief.ts';
 import { parseCurriculum } from '../../../src/courses/curriculum.ts';
 import { sha256, type CourseFolder } from '../../../src/courses/model.ts';
 
@@ -72,6 +72,14 @@ describe('parseBrief', () => {
     });
   });
 
+  it('reads headings as before, in linear time', () => {
+    expect(['# Title ##', '## Sub #', '#NoSpace', '####### seven', '#\tTab  ', '# a # b #'].map(atxHeading)).toEqual([
+      { level: 1, text: 'Title' }, { level: 2, text: 'Sub' }, null, null, { level: 1, text: 'Tab' }, { level: 1, text: 'a # b' },
+    ]);
+    const long = `# a${' '.repeat(1_000_000)}b`;
+    expect(atxHeading(long)?.text.length).toBe(1_000_002);
+  });
+
   it('has no profile when the brief has no ICP section', () => {
     expect(parseBrief('# Title\n\n## Basics\n- x\n').icp).toBeNull();
   });
@@ -89,6 +97,20 @@ describe('parseCurriculum', () => {
     expect(curriculum).toBeNull();
     expect(problems[0]).toMatchObject({ kind: 'yaml', file: 'curriculum.yaml', line: expect.any(Number) });
     expect(problems[0]?.message).toMatch(/^invalid YAML: /);
+  });
+
+  it('turns a billion-laughs document, a recursive alias and an oversized file into problems, not exceptions', () => {
+    const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefghi'.split('').map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`), 'modules: []'].join('\n');
+    expect(parseCurriculum(laughs)).toMatchObject({ curriculum: null, problems: [{ kind: 'yaml', message: expect.stringMatching(/aliases expand too far/) }] });
+    expect(parseCurriculum('loop: &x [1, *x]\nmodules: []\n')).toMatchObject({ curriculum: null, problems: [{ kind: 'yaml', message: expect.stringMatching(/refers to the mapping or list that contains it/) }] });
+    expect(parseCurriculum(`modules: []\npad: "${'x'.repeat(1024 * 1024)}"\n`).problems[0]?.message).toMatch(/larger than 1048576 bytes/);
+    expect(parseCurriculum(`${'['.repeat(5000)}${']'.repeat(5000)}`).problems[0]?.kind).toBe('yaml');
+  });
+
+  it('keeps a few aliases, expanded as the stored metadata has them', () => {
+    const { curriculum } = parseCurriculum('common: &goals [plan, ship]\nmodules:\n  - title: A\n    lessons:\n      - { id: "1.1", title: x, objectives: *goals }\n');
+    expect(curriculum?.modules[0]?.lessons[0]?.extra).toEqual({ objectives: ['plan', 'ship'] });
+    expect(curriculum?.json.common).toEqual(['plan', 'ship']);
   });
 
   it('names the line of a shape problem', () => {
@@ -135,6 +157,19 @@ describe('parseCourse', () => {
       ['nul-byte', 'lessons/1.2-b.md', undefined],
     ]);
     expect(warnings.map((w) => w.file)).toEqual(['lessons/9.9-extra.md']);
+  });
+
+  it('reports the files the reader refused, and not also as missing', () => {
+    const refused = [
+      { kind: 'outside-folder' as const, file: 'COURSE-BRIEF.md', message: 'leads outside the course folder' },
+      { kind: 'invalid-utf8' as const, file: 'lessons/1.1-intro.md', message: 'is not valid UTF-8 (first bad byte at offset 3)' },
+    ];
+    expect(parseCourse(folder({ brief: null, refused })).problems).toEqual(refused);
+    const lessons = { '1.10-tenth.md': 'body 10', '2.1-second.md': '# Two' };
+    const { model, problems, warnings } = parseCourse(folder({ lessons, refused: [refused[1]!] }));
+    expect(problems).toEqual([refused[1]]);
+    expect(warnings).toEqual([]);
+    expect(model?.nodes.find((n) => n.slug === '1.1-intro')?.content).toBeNull();
   });
 
   it('says a folder without curriculum.yaml or brief is not a course', () => {
