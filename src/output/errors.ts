@@ -2,7 +2,9 @@
  * How errors leave dbkit: one line (plus a hint) for humans on stderr, a stable object in JSON
  * documents, secrets scrubbed either way.
  */
-import { DbkitError, ERROR_CODES, errorMessage, type ErrorCode } from '../errors.js';
+import { DbkitError, ERROR_CODES, errorMessage, pgErrorInfo, type ErrorCode } from '../errors.js';
+import { permissionHint } from '../core/privileges.js';
+import { connectedRole } from './role.js';
 import { colorFor } from './terminal.js';
 import { scrubKnownSecrets } from './secrets.js';
 
@@ -15,15 +17,26 @@ export interface ErrorDocument {
   sqlstate: string | null;
 }
 
+const INSUFFICIENT_PRIVILEGE = '42501';
+
 export function errorDocument(error: unknown): ErrorDocument {
   if (error instanceof DbkitError) {
+    // A wrapped permission error (a migration refused by the server, say) keeps its code and
+    // gains the GRANT; errors dbkit built from its own privilege checks already name it.
+    const grant = error.pg?.code === INSUFFICIENT_PRIVILEGE && error.code !== 'PREFLIGHT_FAILED' && error.code !== 'PERMISSION_DENIED' ? permissionHint(error.message, connectedRole()) : null;
+    const hint = [error.hint, grant].filter(Boolean).join('; ');
     return {
       code: error.code,
       exitCode: error.exitCode,
       message: scrubKnownSecrets(error.message),
-      hint: error.hint ? scrubKnownSecrets(error.hint) : null,
+      hint: hint ? scrubKnownSecrets(hint) : null,
       sqlstate: error.pg?.code ?? null,
     };
+  }
+  // The server refused for lack of a privilege: the user's to fix, never a bug in dbkit.
+  if (pgErrorInfo(error)?.code === INSUFFICIENT_PRIVILEGE) {
+    const message = errorMessage(error).split('\n')[0] ?? '';
+    return { code: 'PERMISSION_DENIED', exitCode: ERROR_CODES.PERMISSION_DENIED.exit, message: scrubKnownSecrets(message), hint: scrubKnownSecrets(permissionHint(message, connectedRole())), sqlstate: INSUFFICIENT_PRIVILEGE };
   }
   return { code: 'INTERNAL', exitCode: ERROR_CODES.INTERNAL.exit, message: scrubKnownSecrets(errorMessage(error)), hint: 'this is a bug in dbkit; please report it with the command you ran', sqlstate: null };
 }
