@@ -12,7 +12,7 @@ export function backupNeeds(plan: BackupPlan): PrivilegeNeed[] {
     case 'pg_dump':
       return [{ on: 'dump' }, { on: 'rls-bypass', tables: 'all', why: 'pg_dump would refuse to dump them' }];
     case 'template':
-      return [{ on: 'attribute', attribute: 'CREATEDB' }, { on: 'database-owner' }, { on: 'dump' }, { on: 'rls-bypass', tables: 'all', why: 'the row counts that verify the copy would miss rows' }];
+      return [{ on: 'attribute', attribute: 'CREATEDB' }, { on: 'database-owner', why: 'a template-copy backup clones it; --backup-strategy pg_dump does not need it' }, { on: 'dump' }, { on: 'rls-bypass', tables: 'all', why: 'the row counts that verify the copy would miss rows' }];
     default: {
       const unhandled: never = plan;
       throw new Error(`unhandled backup plan ${JSON.stringify(unhandled)}`);

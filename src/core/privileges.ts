@@ -10,8 +10,8 @@ export type TablePrivilege = (typeof TABLE_PRIVILEGES)[number];
 /** One thing a command needs from the role it connects as. Names are "schema.name". */
 export type PrivilegeNeed =
   | { on: 'database'; privilege: 'CREATE' | 'TEMPORARY' }
-  /** A template-copy backup clones the database: only its owner (or a superuser) may. */
-  | { on: 'database-owner' }
+  /** Only the database's owner (or a superuser) may clone, replace or rename it; `why` says which. */
+  | { on: 'database-owner'; why: string }
   | { on: 'schema'; name: string; privilege: 'USAGE' | 'CREATE' }
   | { on: 'table'; name: string; privileges: readonly TablePrivilege[] }
   | { on: 'sequence'; name: string; privilege: 'USAGE' | 'SELECT' }
@@ -51,7 +51,7 @@ export function describeNeed(need: PrivilegeNeed, who: Grantee, detail: readonly
     case 'database':
       return { what: `${need.privilege} on database ${who.database}`, grant: `GRANT ${need.privilege} ON DATABASE ${q(who.database)} TO ${role}` };
     case 'database-owner':
-      return { what: `ownership of database ${who.database} (a template-copy backup clones it; --backup-strategy pg_dump does not need it)`, grant: `ALTER DATABASE ${q(who.database)} OWNER TO ${role}` };
+      return { what: `ownership of database ${who.database} (${need.why})`, grant: `ALTER DATABASE ${q(who.database)} OWNER TO ${role}` };
     case 'schema':
       return { what: `${need.privilege} on schema ${need.name}`, grant: `GRANT ${need.privilege} ON SCHEMA ${q(need.name)} TO ${role}` };
     case 'table':

@@ -127,6 +127,12 @@ describe.each(testServers())('least-privilege roles on $name', (server) => {
     expectRefused(await as(url, ['sync', courseDir]), `INSERT, UPDATE on table public.contents`);
     expectRefused(await as(url, ['rollback', '--yes', '--no-backup']), `CREATE on database ${db.name}`, `GRANT CREATE ON SCHEMA "dbkit" TO "${reader.name}"`);
     expectRefused(await as(url, ['backup', '--backup-strategy', 'template']), 'the CREATEDB attribute', `ALTER DATABASE "${db.name}" OWNER TO "${reader.name}"`);
+    const backupDir = path.join(work.dir, 'backups');
+    const taken = await runCli(['backup', '--db', db.url, '--backup-dir', backupDir, '--json'], { env: cleanEnv() });
+    expect(taken.code, show(taken)).toBe(0);
+    const id = parseJson<{ backup: { id: string } }>(taken).backup.id;
+    expectRefused(await as(url, ['restore', id, '--in-place', '--yes', '--backup-dir', backupDir]), `ownership of database ${db.name} (an in-place restore replaces it)`);
+    expectRefused(await as(url, ['restore', id, '--backup-dir', backupDir]), 'the CREATEDB attribute', `ALTER ROLE "${reader.name}" CREATEDB`);
   });
 
   it('a permission error the server raises past pre-flight is PERMISSION_DENIED (exit 32) with its GRANT, not a bug', async () => {
