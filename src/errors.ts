@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   MISMATCH: { exit: 26, summary: 'dbkit verify found the course folders and the database disagree (missing, extra or changed contents, wrong parent or order).' },
   INTEGRITY: { exit: 27, summary: 'dbkit monitor found hierarchy problems (orphans, cycles, lessons outside modules) or tables without RLS.' },
   PERMISSION_DENIED: { exit: 32, summary: 'The server refused an operation for lack of a privilege (SQLSTATE 42501) that pre-flight could not foresee; the message names the object, the hint the GRANT. The refused statement did not take effect.' },
+  INIT_FAILED: { exit: 33, summary: 'dbkit init could not write a file (permissions, disk); the files it reports as written were written, nothing was overwritten.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 
