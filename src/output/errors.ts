@@ -33,12 +33,24 @@ export function errorDocument(error: unknown): ErrorDocument {
       sqlstate: error.pg?.code ?? null,
     };
   }
-  // The server refused for lack of a privilege: the user's to fix, never a bug in dbkit.
-  if (pgErrorInfo(error)?.code === INSUFFICIENT_PRIVILEGE) {
-    const message = errorMessage(error).split('\n')[0] ?? '';
+  // The server refused for lack of a privilege: the user's to fix, never a bug in dbkit (also
+  // when a library wrapped the server's error in its own).
+  const refused = serverRefusal(error);
+  if (refused) {
+    const message = errorMessage(refused).split('\n')[0] ?? '';
     return { code: 'PERMISSION_DENIED', exitCode: ERROR_CODES.PERMISSION_DENIED.exit, message: scrubKnownSecrets(message), hint: scrubKnownSecrets(permissionHint(message, connectedRole())), sqlstate: INSUFFICIENT_PRIVILEGE };
   }
   return { code: 'INTERNAL', exitCode: ERROR_CODES.INTERNAL.exit, message: scrubKnownSecrets(errorMessage(error)), hint: 'this is a bug in dbkit; please report it with the command you ran', sqlstate: null };
+}
+
+/** The permission error (SQLSTATE 42501) behind `error`, following `cause` a few levels. */
+function serverRefusal(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if (pgErrorInfo(current)?.code === INSUFFICIENT_PRIVILEGE) return current;
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return null;
 }
 
 export function printError(doc: ErrorDocument, stream: NodeJS.WriteStream = process.stderr): void {

@@ -140,6 +140,8 @@ describe.each(testServers())('least-privilege roles on $name', (server) => {
     const doc = errorDocument(error);
     expect(doc).toMatchObject({ code: 'PERMISSION_DENIED', exitCode: ERROR_CODES.PERMISSION_DENIED.exit, sqlstate: '42501', message: 'permission denied for table contents' });
     expect(doc.hint).toContain(`GRANT SELECT ON TABLE "contents" TO "${none.name}"`);
+    // ...also when a library wrapped the server's error in its own.
+    expect(errorDocument(new Error('Unable to ensure migrations table', { cause: error }))).toMatchObject({ code: 'PERMISSION_DENIED', message: 'permission denied for table contents' });
   });
 });
 
