@@ -135,6 +135,29 @@ describe.each(testServers())('least-privilege roles on $name', (server) => {
     expectRefused(await as(url, ['restore', id, '--backup-dir', backupDir]), 'the CREATEDB attribute', `ALTER ROLE "${reader.name}" CREATEDB`);
   });
 
+  it('sync: a permission error past pre-flight (an audit trigger the role may not write through) stops the run as PERMISSION_DENIED, never COURSE_INVALID', async () => {
+    const writer = await createRole(server, 'lpsync', 'BYPASSRLS');
+    try {
+      await query(db.url, `GRANT SELECT ON public.minds TO ${writer.name};
+        GRANT SELECT, INSERT, UPDATE ON public.content_projects, public.contents, public.audience_profiles, public.content_minds TO ${writer.name};
+        CREATE SCHEMA lp_audit; CREATE TABLE lp_audit.log (at timestamptz DEFAULT now());
+        CREATE FUNCTION lp_audit.note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO lp_audit.log DEFAULT VALUES; RETURN NEW; END $$;
+        CREATE TRIGGER lp_audit AFTER INSERT ON public.content_projects FOR EACH ROW EXECUTE FUNCTION lp_audit.note();`);
+      const dir = path.join(work.dir, generateCourses(work.dir, { count: 1, lessons: 2, modules: 1, prefix: 'audited' })[0]!);
+      const before = await state();
+      const result = await as(writer.url(db.name), ['sync', dir, '--json']);
+      expect(result.code, show(result)).toBe(ERROR_CODES.PERMISSION_DENIED.exit);
+      const error = parseJson<{ error: ErrorDocument }>(result).error;
+      expect(error).toMatchObject({ code: 'PERMISSION_DENIED', sqlstate: '42501', message: 'permission denied for schema lp_audit' });
+      expect(error.hint).toContain(`GRANT USAGE ON SCHEMA "lp_audit" TO "${writer.name}"`);
+      expect(result.stdout).not.toContain('COURSE_INVALID');
+      expect(await state()).toEqual(before);
+    } finally {
+      await query(db.url, `DROP SCHEMA lp_audit CASCADE; DROP OWNED BY ${writer.name}`);
+      await writer.drop();
+    }
+  });
+
   it('a permission error the server raises past pre-flight is PERMISSION_DENIED (exit 32) with its GRANT, not a bug', async () => {
     const error = await withClient(none.url(db.name), {}, (c) => c.query('SELECT count(*) FROM public.contents').then(() => null, (e: unknown) => e));
     const doc = errorDocument(error);
