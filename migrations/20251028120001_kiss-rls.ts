@@ -19,7 +19,7 @@ import {
   undoChanges,
 } from './support/provision.ts';
 import { CONTENTS_VIEW, MINDS_PUBLIC_COLUMNS, RLS_TABLES, TENANT_TABLES, policies } from '../policies/creatoros.ts';
-import { createPolicySql, dropPolicySql } from '../src/core/policy.ts';
+import { createPolicySql, dropPolicySql } from 'dbkit/migrate';
 
 const MIGRATION = '20251028120001_kiss-rls';
 

@@ -16,8 +16,7 @@
  * users must read it, and a readable table without RLS is a hole. It gets RLS with one read-only
  * directory policy, and only its public columns are granted (not user_id).
  */
-import type { PolicyDefinition } from '../src/core/policy.ts';
-import type { TenancyMap } from '../src/audit/tenancy.ts';
+import type { PolicyDefinition, TenancyMap } from 'dbkit/migrate';
 
 /** The caller's mind, computed once per statement (not once per row) thanks to the sub-select. */
 export const CURRENT_MIND = '(SELECT private.current_mind_id())';

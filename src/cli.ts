@@ -19,6 +19,7 @@ import { registerTest } from './commands/test.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRestore } from './commands/restore.js';
+import { registerInit } from './commands/init.js';
 
 import { dbkitVersion } from './version.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ outputError: (text, write) => write(text) });
+  registerInit(program);
   registerApply(program);
   registerStatus(program);
   registerRollback(program);

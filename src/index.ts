@@ -3,6 +3,7 @@
  */
 export { loadConfig, resolveConfig, SETTINGS, BACKUP_STRATEGIES, type ResolvedConfig } from './config.js';
 export { DbkitError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { initProject, type InitReport, type InitOptions, type InitFile } from './commands/init.js';
 export { applyMigrations, type ApplyReport, type ApplyOptions } from './commands/apply.js';
 export { readStatus, type StatusReport } from './commands/status.js';
 export { listBackups, type BackupListEntry } from './commands/backups.js';

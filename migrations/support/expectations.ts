@@ -3,7 +3,7 @@
  * the rollout guide's validation counts, checked by `dbkit apply`, `dbkit rollback` and
  * `dbkit status`. A mismatch fails the command.
  */
-import type { ExpectationSet } from '../../src/core/validation.ts';
+import type { ExpectationSet } from 'dbkit/migrate';
 import { CONTENTS_VIEW, RLS_TABLES, TENANT_TABLES } from '../../policies/creatoros.ts';
 
 const ATTRIBUTION_INDEXES = ['public.idx_content_projects_creator_mind', 'public.idx_content_projects_persona_mind'];

@@ -5,12 +5,14 @@
  * as drift. Pure.
  */
 import { createPolicySql, type PolicyDefinition } from '../core/policy.js';
+import { permissionHint } from '../core/privileges.js';
 import type { AuditRule, CatalogPolicy, CatalogRelation, Finding } from './model.js';
 
 export const DRIFT_RULES = [
   { id: 'policy-drift-missing', level: 'error', splinter: null, title: 'Declared policy missing from the database', description: 'A policy declared in policies/ does not exist on its table: the protection it describes is not in force.' },
   { id: 'policy-drift-extra', level: 'error', splinter: null, title: 'Undeclared policy on a declared table', description: 'A table whose policies are declared in policies/ has a policy that is not declared there: someone added it by hand, and it may open rows the declarations do not.' },
   { id: 'policy-drift-changed', level: 'error', splinter: null, title: 'Policy differs from its declaration', description: 'A policy exists under its declared name but its command, roles, mode, USING or WITH CHECK differ from policies/.' },
+  { id: 'policy-drift-unverified', level: 'info', splinter: null, title: 'Policy expressions cannot be verified (permission denied)', description: 'The role rls-audit connects as may not compile the declared USING / WITH CHECK (it lacks a privilege on a schema, table or the database), so they were not compared; command, roles and mode were.' },
 ] as const satisfies readonly Omit<AuditRule, 'check' | 'fixture'>[];
 
 export type DriftRuleId = (typeof DRIFT_RULES)[number]['id'];
@@ -23,15 +25,18 @@ export interface NormalisedDeclaration {
   withCheck: string | null;
   /** Why the declared expressions could not be normalised (the declaration does not compile). */
   error: string | null;
+  /** The server refused for lack of a privilege (SQLSTATE 42501): the declaration was not verified, not found wrong. */
+  denied?: boolean;
 }
 
 const sortedRoles = (roles: readonly string[]) => [...roles].map((r) => r.toLowerCase()).sort().join(',');
 
 function make(id: DriftRuleId, object: string, message: string, fix: string): Finding {
-  return { rule: id, level: 'error', object, objectType: 'policy', message, fix, splinter: null };
+  return { rule: id, level: DRIFT_RULES.find((r) => r.id === id)!.level, object, objectType: 'policy', message, fix, splinter: null };
 }
 
-export function compareDrift(declared: readonly NormalisedDeclaration[], relations: readonly CatalogRelation[]): Finding[] {
+/** `role`: the role rls-audit connected as, named in the GRANT of an unverified declaration. */
+export function compareDrift(declared: readonly NormalisedDeclaration[], relations: readonly CatalogRelation[], role: string | null = null): Finding[] {
   const findings: Finding[] = [];
   const byTable = new Map(relations.map((r) => [`${r.schema}.${r.name}`, r]));
   const declaredTables = new Set(declared.map((d) => d.policy.table));
@@ -44,7 +49,11 @@ export function compareDrift(declared: readonly NormalisedDeclaration[], relatio
       continue;
     }
     const diffs = differences(d, live);
-    if (diffs.length > 0) findings.push(make('policy-drift-changed', object, `policy ${p.name} on ${p.table} differs from ${d.file}: ${diffs.join('; ')}`, `DROP POLICY ${p.name} ON ${p.table}, then recreate it from ${d.file} (in a new migration)`));
+    if (d.denied && diffs.length === 0) {
+      findings.push(make('policy-drift-unverified', object, `policy ${p.name} on ${p.table}: USING / WITH CHECK cannot verify (permission denied: ${d.error}); command, roles and mode match ${d.file}`, `run rls-audit as a role that may compile the declaration: ${permissionHint(d.error ?? '', role)}`));
+      continue;
+    }
+    if (diffs.length > 0) findings.push(make('policy-drift-changed', object, `policy ${p.name} on ${p.table} differs from ${d.file}: ${diffs.join('; ')}${d.denied ? '; USING / WITH CHECK not verified (permission denied)' : ''}`, `DROP POLICY ${p.name} ON ${p.table}, then recreate it from ${d.file} (in a new migration)`));
   }
   for (const table of declaredTables) {
     const rel = byTable.get(table);
@@ -63,7 +72,7 @@ function differences(d: NormalisedDeclaration, live: CatalogPolicy): string[] {
   if (p.permissive !== live.permissive) out.push(`${live.permissive ? 'permissive' : 'restrictive'}, declared ${p.permissive ? 'permissive' : 'restrictive'}`);
   if (sortedRoles(p.roles) !== sortedRoles(live.roles)) out.push(`roles ${live.roles.join(', ')}, declared ${p.roles.join(', ')}`);
   if (d.error) {
-    out.push(`the declaration does not compile: ${d.error}`);
+    if (!d.denied) out.push(`the declaration does not compile: ${d.error}`);
     return out;
   }
   if (d.using !== live.using) out.push(`USING is ${oneLine(live.using)}, declared ${oneLine(d.using)}`);

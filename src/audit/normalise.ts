@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { createPolicySql, type PolicyDefinition } from '../core/policy.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, pgErrorInfo } from '../errors.js';
 import type { NormalisedDeclaration } from './drift.js';
 
 const quote = (qualified: string) => qualified.split('.').map((p) => `"${p.replaceAll('"', '""')}"`).join('.');
@@ -38,7 +38,7 @@ export async function normaliseDeclarations(client: pg.ClientBase, declared: rea
         out.push({ ...d, using: rows[0]?.using ?? null, withCheck: rows[0]?.check ?? null, error: null });
       } catch (error) {
         await client.query('ROLLBACK TO SAVEPOINT dbkit_drift');
-        out.push({ ...d, using: null, withCheck: null, error: errorMessage(error).split('\n')[0] ?? 'unknown error' });
+        out.push({ ...d, using: null, withCheck: null, error: errorMessage(error).split('\n')[0] ?? 'unknown error', denied: pgErrorInfo(error)?.code === '42501' });
       }
     }
   } finally {

@@ -33,7 +33,9 @@ export function renderAudit(report: AuditReport, reporter: Reporter): void {
     }
   }
   if (report.findings.length === 0) reporter.info(c.green(`No findings from ${report.summary.rules} rules.`));
-  reporter.info(report.drift.source ? `${c.bold('Drift')}  ${report.drift.compared} declared policies (${report.drift.source}) compared as the server normalises them: ${report.summary.drift === 0 ? c.green('no drift') : c.red(`${report.summary.drift} difference(s), listed above`)}` : `${c.bold('Drift')}  ${c.dim(report.drift.skipped ?? 'skipped')}`);
+  if (report.notice) reporter.warn(report.notice);
+  const unverified = report.drift.unverified > 0 ? c.cyan(`; ${report.drift.unverified} cannot verify (permission denied), listed under Info`) : '';
+  reporter.info(report.drift.source ? `${c.bold('Drift')}  ${report.drift.compared} declared policies (${report.drift.source}) compared as the server normalises them: ${report.summary.drift === 0 ? c.green('no drift') : c.red(`${report.summary.drift} difference(s), listed above`)}${unverified}` : `${c.bold('Drift')}  ${c.dim(report.drift.skipped ?? 'skipped')}`);
   if (report.matrix.length > 0) renderMatrix(report, reporter);
   else reporter.info(`${c.bold('Isolation matrix')}  ${c.dim(report.matrixSkipped ?? 'skipped')}`);
 }

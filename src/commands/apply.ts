@@ -96,9 +96,9 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
     try {
       step = reporter.step('pre-flight');
       try {
-        if (!options.dryRun) await checkPrivileges(probe, server);
         migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
         if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+        await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: migrations });
       } catch (error) {
         step.fail();
         throw error;

@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { readApplied } from '../migrations/tracking.js';
-import { connectStep, withMigrationLock, type LockedSession } from '../migrations/session.js';
+import { checkPrivileges, connectStep, withMigrationLock, type LockedSession } from '../migrations/session.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import { describePrune, type PruneResult } from '../backup/prune.js';
@@ -73,6 +73,7 @@ export async function backupDatabase(config: ResolvedConfig, reporter: Reporter)
     let plan: BackupPlan;
     try {
       plan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+      await checkPrivileges(probe, server, { access: 'read', backup: plan, purpose: 'dbkit backup' });
       step.done(`backup by ${plan.strategy === 'pg_dump' ? `pg_dump ${plan.dump.version}` : 'template copy'}`);
     } catch (error) {
       step.fail();

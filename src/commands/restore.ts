@@ -9,6 +9,9 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
+import { assertPrivileges } from '../db/privileges.js';
+import type { PrivilegeNeed } from '../core/privileges.js';
+import { backupNeeds } from '../backup/privileges.js';
 import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
 import { withClient } from '../db/scoped.js';
@@ -94,10 +97,6 @@ async function preflight(probe: pg.Client, server: ServerInfo, config: ResolvedC
     checkDatabaseName(name);
     if (await databaseExists(probe, name)) throw new DbkitError('USAGE', `database "${name}" already exists on this server`, { hint: 'pick another --into name (restore never overwrites an existing database unless --in-place)' });
   }
-  const needsCreate = !options.inPlace || manifest.strategy === 'template';
-  if (needsCreate && !server.superuser && !server.createDb) {
-    throw new DbkitError('PREFLIGHT_FAILED', `user "${server.user}" may not create databases (CREATEDB), which this restore needs`, { hint: 'grant CREATEDB, or restore --in-place a pg_dump backup as the database owner' });
-  }
   let restoreTool: PgTool | null = null;
   if (manifest.strategy === 'pg_dump') {
     const major = requiredRestoreMajor(manifest.tool, server.versionNum);
@@ -111,6 +110,13 @@ async function preflight(probe: pg.Client, server: ServerInfo, config: ResolvedC
     throw new DbkitError('NOT_FOUND', `backup database "${manifest.location.database}" of backup ${manifest.id} is not on this server (the backup was taken on ${manifest.source.url})`, { hint: 'point --db at the server the backup was taken on. Nothing was changed.' });
   }
   const freshPlan = options.inPlace ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
+  if (!server.superuser) {
+    // A new database (or a clone of a template copy) takes CREATEDB; in place, a verified backup of
+    // the live database comes first, then the database is replaced.
+    const needs: PrivilegeNeed[] = !options.inPlace || manifest.strategy === 'template' ? [{ on: 'attribute', attribute: 'CREATEDB' }] : [];
+    if (freshPlan) needs.push(...backupNeeds(freshPlan), { on: 'database-owner', why: 'an in-place restore replaces it' });
+    await assertPrivileges(probe, needs, options.inPlace ? 'dbkit restore --in-place' : 'dbkit restore');
+  }
   const { rows } = await probe.query<{ owner: string; locale: string }>(
     `SELECT pg_get_userbyid(datdba) AS owner,
             CASE WHEN datlocprovider = 'c' THEN format(' ENCODING %L LC_COLLATE %L LC_CTYPE %L', pg_encoding_to_char(encoding), datcollate, datctype) ELSE '' END AS locale

@@ -20,6 +20,10 @@ import { RULES } from '../audit/rules/index.js';
 import { compareDrift, DRIFT_RULES } from '../audit/drift.js';
 import { normaliseDeclarations } from '../audit/normalise.js';
 import { loadPolicyProject } from '../audit/project.js';
+import { absentFromDatabase, coverageNotice, type Absent } from '../audit/coverage.js';
+import { matrixNeeds } from '../audit/privileges.js';
+import { resolveTenancy } from '../audit/tenancy.js';
+import { assertPrivileges } from '../db/privileges.js';
 import { runIsolationMatrix, type Residue } from '../audit/impersonate.js';
 import type { MatrixCell } from '../audit/matrix.js';
 import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn, type Finding } from '../audit/model.js';
@@ -39,11 +43,16 @@ export interface AuditReport {
   database: { url: string; kind: DatabaseTarget['kind']; name: string };
   server: { version: string; versionNum: number };
   findings: Finding[];
-  drift: { source: string | null; compared: number; skipped: string | null };
+  /** unverified: declarations whose expressions the role may not compile (info findings, not drift). */
+  drift: { source: string | null; compared: number; unverified: number; skipped: string | null };
   matrix: MatrixCell[];
   matrixSource: string | null;
   matrixSkipped: string | null;
   residue: Residue | null;
+  /** Why drift and the matrix were skipped when the policies folder describes another schema (null when it describes this one). */
+  notice: string | null;
+  /** The tables and API roles the policies folder names that the database does not have. */
+  absent: Absent;
   summary: {
     errors: number; warnings: number; info: number; drift: number; rules: number; tables: number; policies: number;
     matrixCells: number; leaks: number; blocked: number; probeErrors: number; failOn: FailOn; durationMs: number;
@@ -63,24 +72,34 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       const catalog = await readAuditCatalog(client, roles);
       const tables = catalog.relations.filter((r) => r.kind === 'table' && !settings.managedSchemas.includes(r.schema));
       step.done(`${tables.length} tables, ${tables.reduce((n, r) => n + r.policies.length, 0)} policies, ${catalog.functions.length} functions`);
+      const dirShown = path.relative(config.cwd, config.policiesDir) || config.policiesDir;
+      const absent = absentFromDatabase(project, catalog, roles);
+      const notice = coverageNotice(absent, dirShown);
+      const runMatrix = options.matrix && project.tenancy !== null && absent.tables.length + absent.roles.length === 0;
+      if (runMatrix && project.tenancy && !server.superuser) {
+        // Pre-flight for the matrix, before any work: it seeds tenants and acts as the API roles.
+        await assertPrivileges(client, matrixNeeds(resolveTenancy(project.tenancy.map, project.tenancy.file)), 'the isolation matrix of dbkit rls-audit', ' Or skip the matrix with --no-matrix.');
+      }
       step = reporter.step(`lint (${RULES.length} rules)`);
       const findings = await lint(catalog, settings);
       step.done(`${findings.length} finding(s)`);
 
-      const dirShown = path.relative(config.cwd, config.policiesDir) || config.policiesDir;
-      const drift: AuditReport['drift'] = { source: null, compared: 0, skipped: null };
+      const otherSchema = 'skipped: the policies folder describes another schema (see the notice)';
+      const drift: AuditReport['drift'] = { source: null, compared: 0, unverified: 0, skipped: null };
       let driftCount = 0;
       if (!options.drift) drift.skipped = 'skipped (--no-drift)';
       else if (project.policies.length === 0) drift.skipped = `skipped: no policies declared in ${dirShown}/`;
+      else if (absent.tables.length > 0) drift.skipped = otherSchema;
       else {
         step = reporter.step('drift');
         const normalised = await normaliseDeclarations(client, project.policies);
-        const found = compareDrift(normalised, catalog.relations);
-        driftCount = found.length;
+        const found = compareDrift(normalised, catalog.relations, server.user);
+        drift.unverified = found.filter((f) => f.rule === 'policy-drift-unverified').length;
+        driftCount = found.length - drift.unverified;
         findings.push(...found);
         drift.source = [...new Set(project.policies.map((p) => p.file))].join(', ');
         drift.compared = project.policies.length;
-        step.done(found.length === 0 ? 'no drift' : `${found.length} difference(s)`);
+        step.done(`${driftCount === 0 ? 'no drift' : `${driftCount} difference(s)`}${drift.unverified > 0 ? `; ${drift.unverified} cannot verify (permission denied)` : ''}`);
       }
 
       let matrix: MatrixCell[] = [];
@@ -88,6 +107,7 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       let matrixSkipped: string | null = null;
       if (!options.matrix) matrixSkipped = 'skipped (--no-matrix)';
       else if (!project.tenancy) matrixSkipped = `skipped: no tenancy map exported from ${dirShown}/`;
+      else if (absent.tables.length + absent.roles.length > 0) matrixSkipped = otherSchema;
       else {
         const result = await runIsolationMatrix(client, project.tenancy.map, project.tenancy.file, reporter);
         matrix = result.cells;
@@ -107,6 +127,8 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
         matrixSource: project.tenancy?.file ?? null,
         matrixSkipped,
         residue,
+        notice,
+        absent,
         summary: {
           errors: count('error'), warnings: count('warn'), info: count('info'), drift: driftCount, rules: RULES.length + (drift.source ? DRIFT_RULES.length : 0),
           tables: tables.length, policies: tables.reduce((n, r) => n + r.policies.length, 0),

@@ -14,7 +14,7 @@ import { listMigrationFiles } from '../migrations/files.js';
 import { loadMigrations, type LoadedMigration } from '../migrations/load.js';
 import type { Drift, MigrationPlan } from '../migrations/plan.js';
 import { runMigrationStep } from '../migrations/run.js';
-import { assertPlanRunnable, connectStep, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
+import { assertPlanRunnable, checkPrivileges, connectStep, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
 import type { CheckResult, ValidationTarget } from '../core/validation.js';
@@ -125,6 +125,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
     step = reporter.step('pre-flight');
     try {
       migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
+      await checkPrivileges(probe, server, { access: 'read', backup: null, purpose: 'dbkit rollback' });
       const plan = await readPlan(probe, migrations);
       checkRunnable(plan, config, options.force);
       const rollback = revertPlan(plan, migrations, options.selection);
@@ -134,6 +135,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       report.applied = rollback.applied;
       report.drift = plan.drift;
       if (options.backup && rollback.toRevert.length > 0) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+      if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backup: backupPlan, purpose: 'dbkit rollback' });
     } catch (error) {
       step.fail();
       throw error;

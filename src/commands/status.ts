@@ -13,7 +13,7 @@ import { listMigrationFiles } from '../migrations/files.js';
 import { loadMigrations } from '../migrations/load.js';
 import { readApplied } from '../migrations/tracking.js';
 import { planMigrations, type Drift } from '../migrations/plan.js';
-import { connectChecked, loadExpectations, runValidation } from '../migrations/session.js';
+import { checkPrivileges, connectChecked, loadExpectations, runValidation } from '../migrations/session.js';
 import { listManifests } from '../backup/manifest.js';
 import type { CheckResult } from '../core/validation.js';
 import { formatBytes } from '../core/duration.js';
@@ -48,6 +48,7 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
     const { client, server } = await connectChecked(target);
     try {
       const migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
+      await checkPrivileges(client, server, { access: 'read', backup: null, purpose: 'dbkit status' });
       return await withReadOnly(client, async (ro) => {
         const appliedRows = await readApplied(ro);
         const plan = planMigrations(migrations, appliedRows);

@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
-import { DbkitError } from '../errors.js';
+import { DbkitError, pgErrorInfo } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withTransaction } from '../db/scoped.js';
@@ -96,8 +96,9 @@ async function syncOne(client: pg.ClientBase, dir: string, config: ResolvedConfi
       result.status = plan.project === 'create' ? 'created' : 'updated';
     }, options.dryRun ? { readOnly: true } : {});
   } catch (error) {
-    // Losing the server mid-run is not this course's fault: stop the whole run.
-    if (classifyFailure(error, 'query') !== 'rejected') throw error;
+    // Losing the server mid-run, or a privilege the role lacks, is not this course's fault:
+    // stop the whole run (the top-level error names the GRANT).
+    if (classifyFailure(error, 'query') !== 'rejected' || pgErrorInfo(error)?.code === '42501') throw error;
     result.status = 'failed';
     result.rowsWritten = 0;
     result.error = errorDocument(new DbkitError('COURSE_INVALID', `${dir}: the database rejected the course (${(error as Error).message}); nothing of it was written`, { cause: error }));
@@ -136,7 +137,7 @@ export async function syncCourses(config: ResolvedConfig, options: SyncOptions, 
         rowsPerSecond: durationMs > 0 ? Math.round((totals.rowsWritten / durationMs) * 1000) : 0,
         error,
       };
-    });
+    }, options.dryRun ? 'read' : 'write');
   });
 }
 

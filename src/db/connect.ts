@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { loadPg } from '../lazy.js';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import { redactUrl } from '../core/redact.js';
+import { rememberConnectedRole } from '../output/role.js';
 
 export interface ConnectOptions {
   connectTimeoutMs?: number;
@@ -62,6 +63,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     await client.end().catch(() => {});
     throw classifyConnectError(error, url);
   }
+  rememberConnectedRole(client.user ?? null);
   return client;
 }
 

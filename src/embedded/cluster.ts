@@ -112,7 +112,16 @@ function run(command: string, args: string[], user: ServiceUser | null, env: Rec
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new DbkitError('EMBEDDED_FAILED', `cannot run ${command}: ${error.code ?? error.message}`, {
+          hint: user && error.code === 'EACCES'
+            ? `the ${user.name} OS user that runs the embedded cluster (dbkit runs as root) cannot reach that file: make every folder above it readable by others (chmod o+rx), or set DATABASE_URL`
+            : 'reinstall dbkit (npm ci), or set DATABASE_URL to use an existing server',
+          cause: error,
+        }),
+      ),
+    );
     // 'exit', not 'close': the forked server may keep inherited pipes open.
     child.on('exit', (code) => resolve({ code, output }));
   });

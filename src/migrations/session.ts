@@ -16,7 +16,11 @@ import type { Reporter } from '../output/terminal.js';
 import { maintenanceDatabase } from '../backup/template.js';
 import { rolesMentioned, validate, type CheckResult, type ExpectationSet, type ValidationTarget } from '../core/validation.js';
 import { planMigrations, type MigrationPlan } from './plan.js';
-import { readApplied, trackingExists } from './tracking.js';
+import { readApplied, TRACKING_SCHEMA } from './tracking.js';
+import { trackingNeeds, type TrackingAccess } from './privileges.js';
+import { assertPrivileges, missingPrivileges } from '../db/privileges.js';
+import { backupNeeds } from '../backup/privileges.js';
+import type { BackupPlan } from '../backup/take.js';
 import type { LoadedMigration } from './load.js';
 
 export const MIN_SERVER_VERSION_NUM = 150_000;
@@ -49,14 +53,36 @@ export async function connectStep(target: DatabaseTarget, reporter: Reporter): P
   }
 }
 
-/** Privileges a migration run needs before it starts, checked so that it fails before any change. */
-export async function checkPrivileges(client: pg.ClientBase, server: ServerInfo): Promise<void> {
+export interface PrivilegeScope {
+  /** read: status, dry runs, planning; write: applying or reverting migrations. */
+  access: TrackingAccess;
+  /** The backup the command will take first, if any. */
+  backup: BackupPlan | null;
+  /** Names the command in the refusal: "dbkit apply". */
+  purpose: string;
+  /**
+   * Write (and back up) only when these migrations leave something to do: an apply that finds the
+   * database up to date needs read access alone.
+   */
+  onlyIfPending?: readonly LoadedMigration[];
+}
+
+/**
+ * Pre-flight: the privileges the command needs on dbkit's bookkeeping (and for its backup),
+ * checked so that it fails naming each missing one, with its GRANT, before any change.
+ */
+export async function checkPrivileges(client: pg.ClientBase, server: ServerInfo, scope: PrivilegeScope): Promise<void> {
   if (server.superuser) return;
-  if (!(await trackingExists(client)) && !server.canCreateSchema) {
-    throw new DbkitError('PREFLIGHT_FAILED', `user "${server.user}" cannot create schemas in database "${server.database}" (dbkit keeps its bookkeeping in schema dbkit)`, {
-      hint: `GRANT CREATE ON DATABASE ${server.database} TO ${server.user}, or run as the database owner`,
-    });
+  const { rows } = await client.query<{ ok: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS ok', [TRACKING_SCHEMA]);
+  const exists = rows[0]?.ok === true;
+  let backup = scope.backup;
+  // Up to date needs only reading; when even that is missing, name everything a run would need.
+  if (scope.access === 'write' && scope.onlyIfPending && (await missingPrivileges(client, trackingNeeds('read', exists))).missing.length === 0) {
+    const plan = await readPlan(client, scope.onlyIfPending);
+    if (plan.pending.length === 0 && plan.unrecorded.length === 0) return;
+    if (plan.pending.length === 0) backup = null;
   }
+  await assertPrivileges(client, [...trackingNeeds(scope.access, exists), ...(backup ? backupNeeds(backup) : [])], scope.purpose);
 }
 
 export interface LockedSession {

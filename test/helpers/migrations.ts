@@ -1,7 +1,7 @@
 /**
  * Scratch copies of the migrations folder, for tests that edit, add or remove migrations.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './cli.ts';
@@ -14,13 +14,15 @@ export const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR)
 
 /**
  * A copy of the project's migrations/ (with support/ and policies/ beside it, as the imports
- * expect), keeping only the first `count` migrations when given.
+ * expect), keeping only the first `count` migrations when given. The copies import dbkit's public
+ * API (`dbkit/migrate`) as a project's migrations do: node_modules/dbkit links to this checkout.
  */
 export function copyMigrations(options: { count?: number } = {}): { root: string; dir: string; file(name: string): string; add(name: string, source: string): void; cleanup(): void } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'dbkit-migrations-'));
   cpSync(path.join(ROOT, 'migrations'), path.join(root, 'migrations'), { recursive: true });
   cpSync(path.join(ROOT, 'policies'), path.join(root, 'policies'), { recursive: true });
-  cpSync(path.join(ROOT, 'src'), path.join(root, 'src'), { recursive: true });
+  mkdirSync(path.join(root, 'node_modules'));
+  symlinkSync(ROOT, path.join(root, 'node_modules', 'dbkit'), 'dir');
   const dir = path.join(root, 'migrations');
   if (options.count !== undefined) for (const name of MIGRATION_NAMES.slice(options.count)) rmSync(path.join(dir, `${name}.ts`));
   return {

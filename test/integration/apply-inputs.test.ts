@@ -62,7 +62,9 @@ describe.each(testServers())('apply inputs and refusals on $name', (server) => {
       const before = await fingerprint(db.url, { includeDbkitSchema: true });
       const result = await runCli(['apply', '--db', url.toString()]);
       expect(result.code).toBe(7);
-      expect(result.stderr).toContain(`user "${role}" cannot create schemas in database "${db.name}"`);
+      expect(result.stderr).toContain(`user "${role}" lacks`);
+      expect(result.stderr).toContain(`CREATE on database ${db.name}`);
+      expect(result.stderr).toContain(`GRANT CREATE ON DATABASE "${db.name}" TO "${role}"`);
       expect(result.stderr).not.toContain(password);
       expect((await fingerprint(db.url, { includeDbkitSchema: true })).hash).toBe(before.hash);
     } finally {

@@ -151,13 +151,16 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
       expect(report.error?.code).toBe('RLS_AUDIT_FAILED');
     });
 
-    it('reports a clear error for a tenancy map that names a missing table, and changes nothing', async () => {
+    it('a tenancy map that names a missing table: the matrix is skipped with one notice naming it, the findings still decide, nothing changes', async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-policies-'));
       try {
         writeFileSync(path.join(dir, 'map.ts'), `export const tenancy = { root: { table: 'public.minds', userColumn: 'user_id' }, tables: [{ table: 'public.nope', via: { column: 'x', parent: 'public.minds' } }] };\n`);
-        const result = await runCli(['rls-audit', '--db', db.url, '--policies-dir', dir], { env: cleanEnv() });
-        expect(result.code).toBe(2);
-        expect(result.stderr).toMatch(/names public\.nope, which the database does not have/);
+        const result = await runCli(['rls-audit', '--db', db.url, '--policies-dir', dir, '--json'], { env: cleanEnv() });
+        const report = parseJson<AuditReport>(result);
+        expect(report.notice).toContain('public.nope');
+        expect(report.matrix).toEqual([]);
+        expect(report.matrixSkipped).toMatch(/describes another schema/);
+        expect(result.code).toBe(report.findings.some((f) => f.level === 'error') ? ERROR_CODES.RLS_AUDIT_FAILED.exit : 0);
         expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
         const rows = await query<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM public.minds');
         expect(rows[0]?.n).toBe(0);
