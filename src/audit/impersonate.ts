@@ -9,7 +9,8 @@ import type pg from 'pg';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
 import { planMatrix, rowsOutcome, summariseMatrix, verdictOf, type Identity, type MatrixCell, type MatrixSummary, type Outcome, type PlannedCell } from './matrix.js';
-import { quoteIdent, quoteTable, readColumns, Seeder, type SeededRow, type Tenant } from './seed.js';
+import { quoteIdent, quoteQualified } from '../core/sql.js';
+import { readColumns, Seeder, type SeededRow, type Tenant } from './seed.js';
 import { resolveTenancy, type ResolvedTenancy, type TenancyMap } from './tenancy.js';
 
 export interface Residue {
@@ -32,7 +33,7 @@ const tenantOf = (i: Identity): Tenant | null => (i === 'tenant-a' ? 'a' : i ===
 const otherOf = (i: Identity): Tenant => (i === 'tenant-a' ? 'b' : 'a');
 
 async function counts(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, number>> {
-  const { rows } = await client.query<{ t: string; n: string }>(tables.map((t, i) => `SELECT $${i + 1}::text AS t, count(*) AS n FROM ONLY ${quoteTable(t)}`).join(' UNION ALL '), [...tables]);
+  const { rows } = await client.query<{ t: string; n: string }>(tables.map((t, i) => `SELECT $${i + 1}::text AS t, count(*) AS n FROM ONLY ${quoteQualified(t)}`).join(' UNION ALL '), [...tables]);
   return new Map(rows.map((r) => [r.t, Number(r.n)]));
 }
 
@@ -141,7 +142,7 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, tenancy: Resolved
     const table = view ? view.of : cell.relation;
     const rows = seeder.rowsOf(table);
     const aimed = targets(cell, rows);
-    const rel = quoteTable(cell.relation);
+    const rel = quoteQualified(cell.relation);
     switch (cell.operation) {
       case 'select-own':
       case 'select-other':

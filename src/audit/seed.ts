@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { DbkitError } from '../errors.js';
+import { quoteIdent, quoteQualified } from '../core/sql.js';
 import type { ResolvedTenancy, SeedValues } from './tenancy.js';
 
 export const TENANTS = ['a', 'b'] as const;
@@ -50,9 +51,6 @@ export async function readColumns(client: pg.ClientBase, tables: readonly string
   for (const { table, ...col } of rows) out.set(table, [...(out.get(table) ?? []), col]);
   return out;
 }
-
-export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
-export const quoteTable = (qualified: string) => qualified.split('.').map(quoteIdent).join('.');
 
 export class Seeder {
   readonly rows: SeededRow[] = [];
@@ -122,7 +120,7 @@ export class Seeder {
     }
     const casts = this.columns.get(table)!.filter((c) => cols.includes(quoteIdent(c.name)));
     return {
-      sql: `INSERT INTO ${quoteTable(table)} AS dbkit_row (${cols.join(', ')}) VALUES (${casts.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`,
+      sql: `INSERT INTO ${quoteQualified(table)} AS dbkit_row (${cols.join(', ')}) VALUES (${casts.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`,
       params,
     };
   }
