@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadSqlParser } from '../../../src/core/sql-parse.ts';
 import { expectation, planMatrix, rowsOutcome, verdictOf } from '../../../src/audit/matrix.ts';
 import { resolveTenancy } from '../../../src/audit/tenancy.ts';
 import { compareDrift, type NormalisedDeclaration } from '../../../src/audit/drift.ts';
@@ -58,6 +59,9 @@ describe('isolation matrix expectations', () => {
 });
 
 describe('policy drift', () => {
+  beforeAll(async () => {
+    await loadSqlParser();
+  });
   const declared = policies.filter((p) => p.table === 'public.minds').map((policy): NormalisedDeclaration => ({ policy, file: 'policies/creatoros.ts', using: 'true', withCheck: null, error: null }));
   const minds = (live: CatalogRelation['policies']): CatalogRelation => ({ schema: 'public', name: 'minds', kind: 'table', owner: 'postgres', ownerBypassesRls: true, rls: true, forceRls: true, options: [], columns: [], indexLeadingColumns: [], policies: live, privileges: {}, schemaUsage: {} });
   const live = { name: 'minds_read_directory', command: 'SELECT' as const, permissive: true, roles: ['authenticated'], using: 'true', withCheck: null };
