@@ -188,7 +188,7 @@ export function isInitPlanWrapper(e: Expr): boolean {
 
 export interface CallSite {
   name: string;
-  /** Inside a `(SELECT ...)` without FROM: evaluated once per statement. */
+  /** Inside a `(SELECT ...)` or `ARRAY(SELECT ...)` without FROM: evaluated once per statement. */
   wrapped: boolean;
   /** Any argument refers to a column (so it cannot be hoisted anyway). */
   usesColumns: boolean;
@@ -197,7 +197,9 @@ export interface CallSite {
 export function callSites(e: Expr, wrapped = false, out: CallSite[] = []): CallSite[] {
   if (e.kind === 'call') out.push({ name: e.name.join('.'), wrapped, usesColumns: e.args.some(mentionsColumn) });
   if (e.kind === 'sublink') {
-    const inner = wrapped || (e.type === 'EXPR' && !e.select.hasFrom);
+    // Without FROM (and so without a row source of its own) a scalar or ARRAY sub-select is an
+    // initPlan: `(SELECT f())` and `ARRAY(SELECT f())` both run f once per statement.
+    const inner = wrapped || ((e.type === 'EXPR' || e.type === 'ARRAY') && !e.select.hasFrom);
     if (e.test) callSites(e.test, wrapped, out);
     for (const t of e.select.targets) callSites(t, inner, out);
     if (e.select.where) callSites(e.select.where, inner, out);
