@@ -70,6 +70,16 @@ describe.each(testServers())('policy text cannot run statements of its own ($nam
     expect(result.stderr).toMatch(/parses as a CREATE POLICY with a different WITH CHECK/);
   });
 
+  it('a declaration that is not a policy is refused by its schema, every problem at once', async () => {
+    writeFileSync(path.join(dir, 'hostile.ts'), `export const policies = [${JSON.stringify({ ...hostile, using: 'true', table: 'contents', command: 'MERGE', sql: 'DROP TABLE public.x' })}];\n`);
+    const result = await runCli(['rls-audit', '--db', db.url, '--no-matrix', '--policies-dir', dir], { env: cleanEnv() });
+    expect(result.code).toBe(ERROR_CODES.USAGE.exit);
+    expect(result.stderr).toMatch(/hostile\.ts declares invalid policies: policies\[0\]: .*table must be schema-qualified/);
+    expect(result.stderr).toMatch(/command Invalid option/);
+    expect(result.stderr).toMatch(/Unrecognized key: "sql"/);
+    expect(await state()).toEqual({ x: true, zz: 0, committed: 0 });
+  });
+
   it('the drift round-trip itself sends one statement at a time and rolls everything back', async () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
