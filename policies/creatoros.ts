@@ -15,6 +15,10 @@
  * minds needs protection the seeds missed: the view joins it for creator names, so authenticated
  * users must read it, and a readable table without RLS is a hole. It gets RLS with one read-only
  * directory policy, and only its public columns are granted (not user_id).
+ *
+ * `policies` below is what migration 20251028120001_kiss-rls created; an applied migration's SQL
+ * must never change, so later policy changes are declared in a file of their own beside this one
+ * (policies/creatoros-attribution.ts), and rls-audit compares all of them.
  */
 import type { PolicyDefinition, TenancyMap } from 'dbkit/migrate';
 
@@ -116,6 +120,25 @@ export const policies: readonly PolicyDefinition[] = [
     why: 'authenticated users may read the mind directory (id, slug, display name): creator and persona names shown with content',
   },
 ];
+
+/**
+ * Attribution: which minds a row may name (seed AC1: the creator is who creates the course, the
+ * persona whose voice it emulates, e.g. "Naval Ravikant").
+ * - As creator (content_projects.creator_mind_id, content_minds role 'creator'): the caller's own
+ *   mind only.
+ * - As persona or author (content_projects.persona_mind_id, content_minds roles 'persona' and
+ *   'author'): the caller's own mind, or a persona mind, i.e. a mind no user owns
+ *   (minds.user_id IS NULL: the MMOS minds of public figures, "Persona: Hormozi").
+ * - Never another user's mind: that is another tenant's identity (and naming it let one tenant pin
+ *   rows onto another's mind, which then could not be deleted without them).
+ * Enforced by the restrictive policies of policies/creatoros-attribution.ts (migration
+ * 20261130120000_same-tenant-references). The persona minds are read through
+ * private.persona_mind_ids(), SECURITY DEFINER because authenticated cannot read minds.user_id; it
+ * reveals which minds are personas, never who owns a mind.
+ */
+export const PERSONA_MINDS = '(ARRAY(SELECT private.persona_mind_ids()))';
+/** SQL: `column` names the caller's own mind or a persona mind (computed once per statement). */
+export const namesOwnOrPersonaMind = (column: string) => `${column} = ${CURRENT_MIND} OR ${column} = ANY ${PERSONA_MINDS}`;
 
 /** Columns of minds that authenticated users may read (user_id is withheld). */
 export const MINDS_PUBLIC_COLUMNS = ['id', 'slug', 'display_name', 'created_at'] as const;

@@ -6,6 +6,7 @@
  *   import type { MigrationBuilder } from 'node-pg-migrate';
  *   import { createPolicySql, dropPolicySql, type PolicyDefinition } from 'dbkit/migrate';
  */
+export { quoteIdent, quoteLiteral, quoteQualified } from './core/sql.js';
 export { createPolicySql, dropPolicySql, POLICY_COMMANDS, POLCMD, type PolicyDefinition, type PolicyCommand } from './core/policy.js';
 export { PUBLIC_READERS, type TenancyMap, type TenantTable, type SeedValues, type PublicReader } from './audit/tenancy.js';
 export type { ApiRoles } from './audit/model.js';

@@ -1,10 +1,11 @@
 -- The four isolation scenarios of the story (AC10), acting the way Supabase's API does:
 -- SET LOCAL ROLE + request.jwt.claims. Users A and B each own a mind; everything is rolled back.
-SELECT plan(20);
+SELECT plan(29);
 
 INSERT INTO public.minds (id, slug, display_name, user_id) VALUES
   ('a0000000-0000-4000-8000-00000000000a', 'rls-test-mind-a', 'Mind A', '10000000-0000-4000-8000-00000000000a'),
-  ('b0000000-0000-4000-8000-00000000000b', 'rls-test-mind-b', 'Mind B', '20000000-0000-4000-8000-00000000000b');
+  ('b0000000-0000-4000-8000-00000000000b', 'rls-test-mind-b', 'Mind B', '20000000-0000-4000-8000-00000000000b'),
+  ('c0000000-0000-4000-8000-00000000000c', 'rls-test-persona', 'Persona (no owner)', NULL);
 
 -- 1. User A creates a course; user B cannot access it ------------------------------------------
 SET LOCAL ROLE authenticated;
@@ -65,6 +66,36 @@ SELECT set_config('request.jwt.claims', '{"sub": "20000000-0000-4000-8000-000000
 SELECT is((SELECT count(*)::int FROM public.content_tags WHERE content_id = 'a2000000-0000-4000-8000-000000000001'), 0, 'B does not see the tags of A''s lesson');
 SELECT throws_ok($$INSERT INTO public.content_minds (content_id, mind_id, role) VALUES ('a2000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-00000000000b', 'author')$$,
                  '42501', NULL, 'B cannot attribute A''s lesson to their mind');
+RESET ROLE;
+
+-- 5. References stay inside a tenant: no child under another tenant's content, no other user's mind --
+SET LOCAL ROLE authenticated;
+SELECT set_config('request.jwt.claims', '{"sub": "20000000-0000-4000-8000-00000000000b", "role": "authenticated"}', true);
+SELECT lives_ok($$INSERT INTO public.contents (id, project_id, slug, title, content_type)
+                  VALUES ('b2000000-0000-4000-8000-000000000001', 'b1000000-0000-4000-8000-000000000001', 'draft-b', 'Draft B', 'course_outline')$$,
+                'B writes a draft');
+SELECT set_config('request.jwt.claims', '{"sub": "10000000-0000-4000-8000-00000000000a", "role": "authenticated"}', true);
+SELECT throws_like($$INSERT INTO public.contents (project_id, parent_content_id, slug, title, content_type)
+                    VALUES ('a1000000-0000-4000-8000-000000000001', 'b2000000-0000-4000-8000-000000000001', 'child', 'Child', 'course_module')$$,
+                   '%contents_parent_same_project_fkey%', 'A cannot hang a child under B''s draft');
+SELECT throws_like($$INSERT INTO public.contents (project_id, parent_content_id, slug, title, content_type)
+                    VALUES ('a1000000-0000-4000-8000-000000000001', 'dddddddd-0000-4000-8000-00000000000d', 'child', 'Child', 'course_module')$$,
+                   '%contents_parent_same_project_fkey%', 'an id that does not exist gives the same error (no existence oracle)');
+SELECT throws_ok($$INSERT INTO public.content_minds (content_id, mind_id, role) VALUES ('a2000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-00000000000b', 'author')$$,
+                 '42501', NULL, 'A cannot name B''s mind as the author of their lesson');
+SELECT throws_ok($$UPDATE public.content_projects SET persona_mind_id = 'b0000000-0000-4000-8000-00000000000b' WHERE id = 'a1000000-0000-4000-8000-000000000001'$$,
+                 '42501', NULL, 'A cannot name B''s mind as the persona of their course');
+SELECT lives_ok($$UPDATE public.content_projects SET persona_mind_id = 'c0000000-0000-4000-8000-00000000000c' WHERE id = 'a1000000-0000-4000-8000-000000000001'$$,
+                'A names a persona mind (no owner) as the persona of their course');
+SELECT lives_ok($$INSERT INTO public.content_minds (content_id, mind_id, role) VALUES
+                  ('a2000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-00000000000a', 'creator'),
+                  ('a2000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-00000000000c', 'persona')$$,
+                'A attributes their lesson to themselves as creator and to a persona mind');
+SELECT throws_ok($$INSERT INTO public.content_minds (content_id, mind_id, role) VALUES ('a2000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-00000000000c', 'creator')$$,
+                 '42501', NULL, 'a persona mind is never the creator');
+SELECT set_config('request.jwt.claims', '{"sub": "20000000-0000-4000-8000-00000000000b", "role": "authenticated"}', true);
+WITH gone AS (DELETE FROM public.contents WHERE id = 'b2000000-0000-4000-8000-000000000001' RETURNING 1)
+SELECT is(count(*)::int, 1, 'B can still delete their own draft') FROM gone;
 RESET ROLE;
 
 SELECT * FROM finish();

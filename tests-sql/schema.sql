@@ -1,6 +1,6 @@
 -- CreatorOS schema after `dbkit apply`: tables, attribution columns and indexes, the view's
 -- options, RLS flags and the tenant helper. Run with `dbkit test` (each file is rolled back).
-SELECT plan(36);
+SELECT plan(43);
 
 SELECT has_table('public', t, format('table public.%s exists', t))
   FROM unnest(ARRAY['minds', 'content_projects', 'contents', 'audience_profiles', 'content_minds', 'content_tags']) t;
@@ -15,7 +15,12 @@ SELECT fk_ok('public', 'content_projects', 'persona_mind_id', 'public', 'minds',
 SELECT has_column('public', 'content_minds', 'created_at', 'content_minds.created_at exists');
 SELECT has_column('public', 'content_tags', 'created_at', 'content_tags.created_at exists');
 SELECT col_not_null('public', 'contents', 'project_id', 'every content belongs to a project');
-SELECT fk_ok('public', 'contents', 'parent_content_id', 'public', 'contents', 'id');
+-- A parent content is in the same project: the key includes project_id (and no key on
+-- parent_content_id alone is left, whose error would tell another tenant's ids from unknown ones)
+SELECT col_is_unique('public', 'contents', ARRAY['project_id', 'id'], 'contents is unique on (project_id, id)');
+SELECT fk_ok('public', 'contents', ARRAY['project_id', 'parent_content_id'], 'public', 'contents', ARRAY['project_id', 'id']);
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'public.contents'::regclass AND contype = 'f' AND confrelid = 'public.contents'::regclass AND cardinality(conkey) = 1),
+          'no foreign key on parent_content_id alone');
 
 -- AC2 and the columns the policies filter on: each leads an index
 SELECT has_index('public', 'content_projects', 'idx_content_projects_creator_mind', 'creator_mind_id', 'creator_mind_id is indexed');
@@ -42,5 +47,12 @@ SELECT is_definer('private', 'current_mind_id', ARRAY[]::text[], 'private.curren
 SELECT volatility_is('private', 'current_mind_id', ARRAY[]::text[], 'stable', 'private.current_mind_id() is STABLE');
 SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] FROM pg_proc WHERE oid = 'private.current_mind_id()'::regprocedure), 'private.current_mind_id() pins search_path');
 SELECT ok(NOT has_function_privilege('anon', 'private.current_mind_id()', 'EXECUTE'), 'anon cannot execute private.current_mind_id()');
+
+-- The persona minds (no owner) that attribution may name, read without granting minds.user_id
+SELECT has_function('private', 'persona_mind_ids', ARRAY[]::text[], 'private.persona_mind_ids() exists');
+SELECT is_definer('private', 'persona_mind_ids', ARRAY[]::text[], 'private.persona_mind_ids() is SECURITY DEFINER');
+SELECT volatility_is('private', 'persona_mind_ids', ARRAY[]::text[], 'stable', 'private.persona_mind_ids() is STABLE');
+SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] FROM pg_proc WHERE oid = 'private.persona_mind_ids()'::regprocedure), 'private.persona_mind_ids() pins search_path');
+SELECT ok(NOT has_function_privilege('anon', 'private.persona_mind_ids()', 'EXECUTE'), 'anon cannot execute private.persona_mind_ids()');
 
 SELECT * FROM finish();

@@ -4,9 +4,21 @@
  * `dbkit status`. A mismatch fails the command.
  */
 import type { ExpectationSet } from 'dbkit/migrate';
-import { CONTENTS_VIEW, RLS_TABLES, TENANT_TABLES } from '../../policies/creatoros.ts';
+import { CONTENTS_VIEW, RLS_TABLES, TENANT_TABLES, policies as kissPolicies } from '../../policies/creatoros.ts';
+import { policies as attributionPolicies } from '../../policies/creatoros-attribution.ts';
 
 const ATTRIBUTION_INDEXES = ['public.idx_content_projects_creator_mind', 'public.idx_content_projects_persona_mind'];
+
+/** "n policies on the 5 tables" by name, so that a later migration adding policies keeps this check true. */
+const policiesPresent = (set: readonly { table: string; name: string }[], present: boolean) =>
+  [...new Set(set.map((p) => p.table))].map((table) => ({
+    kind: 'policies' as const,
+    label: `${present ? '' : 'no '}${set.filter((p) => p.table === table).map((p) => p.name).join(', ')} on ${table}`,
+    table,
+    names: set.filter((p) => p.table === table).map((p) => p.name),
+    present,
+  }));
+const tenantPolicies = kissPolicies.filter((p) => (TENANT_TABLES as readonly string[]).includes(p.table));
 
 export const expectations: ExpectationSet = {
   '20251028110000_supabase-compat': {
@@ -40,7 +52,7 @@ export const expectations: ExpectationSet = {
   '20251028120001_kiss-rls': {
     applied: [
       { kind: 'rls', label: 'RLS enabled and forced on 5 tables', tables: TENANT_TABLES, enabled: true, forced: true },
-      { kind: 'policyCount', label: '7 policies on the 5 tables', tables: TENANT_TABLES, count: 7 },
+      ...policiesPresent(tenantPolicies, true),
       { kind: 'rls', label: 'RLS enabled and forced on minds (directory)', tables: ['public.minds'], enabled: true, forced: true },
       { kind: 'policyCount', label: '1 directory policy on minds', tables: ['public.minds'], count: 1 },
       { kind: 'functions', label: 'private.current_mind_id() exists', signatures: ['private.current_mind_id()'], present: true },
@@ -50,6 +62,20 @@ export const expectations: ExpectationSet = {
     reverted: [
       { kind: 'policyCount', label: '0 policies on the 5 tables', tables: TENANT_TABLES, count: 0 },
       { kind: 'rls', label: 'RLS off on the 5 tables', tables: TENANT_TABLES, enabled: false, forced: false },
+    ],
+  },
+  '20261130120000_same-tenant-references': {
+    applied: [
+      { kind: 'constraints', label: 'a parent content is in the same project (composite key)', table: 'public.contents', names: ['contents_project_id_id_key', 'contents_parent_same_project_fkey'], present: true },
+      { kind: 'functions', label: 'private.persona_mind_ids() exists', signatures: ['private.persona_mind_ids()'], present: true },
+      ...policiesPresent(attributionPolicies, true),
+      { kind: 'policyCount', label: '9 policies on the 5 tables', tables: TENANT_TABLES, count: 9 },
+    ],
+    reverted: [
+      { kind: 'constraints', label: 'composite parent key gone', table: 'public.contents', names: ['contents_project_id_id_key', 'contents_parent_same_project_fkey'], present: false },
+      { kind: 'functions', label: 'private.persona_mind_ids() gone', signatures: ['private.persona_mind_ids()'], present: false },
+      ...policiesPresent(attributionPolicies, false),
+      { kind: 'policyCount', label: '7 policies on the 5 tables', tables: TENANT_TABLES, count: 7 },
     ],
   },
 };

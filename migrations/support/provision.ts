@@ -10,13 +10,15 @@
  * alone; grants and RLS flags are restored to what they were, not to a guess.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
+import { quoteIdent, quoteLiteral, quoteQualified } from 'dbkit/migrate';
 
 export const LEDGER = 'dbkit.provisioned_objects';
 
-export const lit = (value: string) => `'${value.replaceAll("'", "''")}'`;
-export const ident = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`);
-/** "public.contents" -> public.contents, quoted where needed. */
-export const qname = (qualified: string) => qualified.split('.').map(ident).join('.');
+/** dbkit's one quoting function (PostgreSQL's rules, keywords included), under the names migrations use. */
+export const lit = quoteLiteral;
+export const ident = quoteIdent;
+/** "public.contents" -> public.contents, each part quoted where needed. */
+export const qname = (qualified: string) => quoteQualified(qualified);
 
 export function ensureLedger(pgm: MigrationBuilder): void {
   pgm.sql(`CREATE SCHEMA IF NOT EXISTS dbkit;

@@ -6,6 +6,7 @@
  */
 import { createPolicySql, type PolicyDefinition } from '../core/policy.js';
 import { permissionHint } from '../core/privileges.js';
+import { quoteIdent, quoteQualified } from '../core/sql.js';
 import type { AuditRule, CatalogPolicy, CatalogRelation, Finding } from './model.js';
 
 export const DRIFT_RULES = [
@@ -53,13 +54,13 @@ export function compareDrift(declared: readonly NormalisedDeclaration[], relatio
       findings.push(make('policy-drift-unverified', object, `policy ${p.name} on ${p.table}: USING / WITH CHECK cannot verify (permission denied: ${d.error}); command, roles and mode match ${d.file}`, `run rls-audit as a role that may compile the declaration: ${permissionHint(d.error ?? '', role)}`));
       continue;
     }
-    if (diffs.length > 0) findings.push(make('policy-drift-changed', object, `policy ${p.name} on ${p.table} differs from ${d.file}: ${diffs.join('; ')}${d.denied ? '; USING / WITH CHECK not verified (permission denied)' : ''}`, `DROP POLICY ${p.name} ON ${p.table}, then recreate it from ${d.file} (in a new migration)`));
+    if (diffs.length > 0) findings.push(make('policy-drift-changed', object, `policy ${p.name} on ${p.table} differs from ${d.file}: ${diffs.join('; ')}${d.denied ? '; USING / WITH CHECK not verified (permission denied)' : ''}`, `DROP POLICY ${quoteIdent(p.name)} ON ${quoteQualified(p.table)}, then recreate it from ${d.file} (in a new migration)`));
   }
   for (const table of declaredTables) {
     const rel = byTable.get(table);
     for (const live of rel?.policies ?? []) {
       if (declared.some((d) => d.policy.table === table && d.policy.name === live.name)) continue;
-      findings.push(make('policy-drift-extra', `${table}.${live.name}`, `policy ${live.name} on ${table} (${live.permissive ? 'permissive' : 'restrictive'} ${live.command} to ${live.roles.join(', ')}) is not declared in policies/`, `declare it in policies/ if it is intended, or DROP POLICY ${live.name} ON ${table}`));
+      findings.push(make('policy-drift-extra', `${table}.${live.name}`, `policy ${live.name} on ${table} (${live.permissive ? 'permissive' : 'restrictive'} ${live.command} to ${live.roles.join(', ')}) is not declared in policies/`, `declare it in policies/ if it is intended, or DROP POLICY ${quoteIdent(live.name)} ON ${quoteQualified(rel ?? table)}`));
     }
   }
   return findings;

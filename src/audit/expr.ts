@@ -3,7 +3,7 @@
  * native build, runs on Node 20) and reduced to a small tagged tree the rules reason about.
  * Nothing here matches text: `(select auth.uid()) = a OR auth.uid() = b` is two calls, one wrapped.
  */
-type ParseSync = typeof import('libpg-query').parseSync;
+import { loadSqlParser, parseSqlSync } from '../core/sql-parse.js';
 
 export type Expr =
   | { kind: 'bool'; op: 'and' | 'or'; args: Expr[] }
@@ -28,26 +28,14 @@ export interface SelectExpr {
 
 type Raw = Record<string, unknown>;
 
-let loaded: Promise<void> | null = null;
-let parser: ParseSync | null = null;
-
 /**
- * Loads the WASM parser once (imported here, not at start-up: it costs a couple of hundred
- * milliseconds that `dbkit --help` should not pay); every other function here is synchronous after it.
+ * Loads the WASM parser once (on first use, not at start-up: `dbkit --help` should not pay for
+ * it); every other function here is synchronous after it.
  */
-export async function initParser(): Promise<void> {
-  loaded ??= import('libpg-query').then(async (mod) => {
-    await mod.loadModule();
-    parser = mod.parseSync;
-  });
-  return loaded;
-}
+export const initParser = loadSqlParser;
 
 /** The parser loaded by initParser(). */
-export function parseSql(sql: string): unknown {
-  if (!parser) throw new Error('initParser() must be awaited before parsing');
-  return parser(sql);
-}
+export const parseSql = parseSqlSync;
 
 export class ExpressionSyntaxError extends Error {}
 
@@ -200,7 +188,7 @@ export function isInitPlanWrapper(e: Expr): boolean {
 
 export interface CallSite {
   name: string;
-  /** Inside a `(SELECT ...)` without FROM: evaluated once per statement. */
+  /** Inside a `(SELECT ...)` or `ARRAY(SELECT ...)` without FROM: evaluated once per statement. */
   wrapped: boolean;
   /** Any argument refers to a column (so it cannot be hoisted anyway). */
   usesColumns: boolean;
@@ -209,7 +197,9 @@ export interface CallSite {
 export function callSites(e: Expr, wrapped = false, out: CallSite[] = []): CallSite[] {
   if (e.kind === 'call') out.push({ name: e.name.join('.'), wrapped, usesColumns: e.args.some(mentionsColumn) });
   if (e.kind === 'sublink') {
-    const inner = wrapped || (e.type === 'EXPR' && !e.select.hasFrom);
+    // Without FROM (and so without a row source of its own) a scalar or ARRAY sub-select is an
+    // initPlan: `(SELECT f())` and `ARRAY(SELECT f())` both run f once per statement.
+    const inner = wrapped || ((e.type === 'EXPR' || e.type === 'ARRAY') && !e.select.hasFrom);
     if (e.test) callSites(e.test, wrapped, out);
     for (const t of e.select.targets) callSites(t, inner, out);
     if (e.select.where) callSites(e.select.where, inner, out);

@@ -8,8 +8,10 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { planMatrix, rowsOutcome, summariseMatrix, verdictOf, type Identity, type MatrixCell, type MatrixSummary, type Outcome, type PlannedCell } from './matrix.js';
-import { quoteIdent, quoteTable, readColumns, Seeder, type SeededRow, type Tenant } from './seed.js';
+import { crossReferences, planMatrix, rowsOutcome, summariseMatrix, verdictOf, type CrossReference, type Identity, type MatrixCell, type MatrixSummary, type Outcome, type PlannedCell } from './matrix.js';
+import { probeReferences } from './probe-reference.js';
+import { quoteIdent, quoteQualified } from '../core/sql.js';
+import { readColumns, Seeder, type SeededRow, type Tenant } from './seed.js';
 import { resolveTenancy, type ResolvedTenancy, type TenancyMap } from './tenancy.js';
 
 export interface Residue {
@@ -32,7 +34,7 @@ const tenantOf = (i: Identity): Tenant | null => (i === 'tenant-a' ? 'a' : i ===
 const otherOf = (i: Identity): Tenant => (i === 'tenant-a' ? 'b' : 'a');
 
 async function counts(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, number>> {
-  const { rows } = await client.query<{ t: string; n: string }>(tables.map((t, i) => `SELECT $${i + 1}::text AS t, count(*) AS n FROM ONLY ${quoteTable(t)}`).join(' UNION ALL '), [...tables]);
+  const { rows } = await client.query<{ t: string; n: string }>(tables.map((t, i) => `SELECT $${i + 1}::text AS t, count(*) AS n FROM ONLY ${quoteQualified(t)}`).join(' UNION ALL '), [...tables]);
   return new Map(rows.map((r) => [r.t, Number(r.n)]));
 }
 
@@ -68,7 +70,8 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
   const before = await counts(client, touched);
   const seqBefore = await sequences(client, touched);
   const uids = { a: randomUUID(), b: randomUUID() };
-  const planned = planMatrix(tenancy);
+  const references = crossReferences(tenancy, columns);
+  const planned = planMatrix(tenancy, references);
   const cells: MatrixCell[] = [];
   await client.query('BEGIN');
   try {
@@ -77,7 +80,7 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
     await seeder.seed();
     step.done(`${seeder.rows.length} rows in ${touched.length} tables (inside a transaction that is rolled back)`);
     step = reporter.step(`probe ${planned.length} cases as anon, A, B and service_role`);
-    for (const cell of planned) cells.push(await probe(client, cell, tenancy, seeder));
+    for (const cell of planned) cells.push(await probe(client, cell, { tenancy, seeder, references }));
     const summary = summariseMatrix(cells);
     step.done(summary.leaks + summary.blocked + summary.errors === 0 ? 'every result as expected' : `${summary.leaks} leak(s), ${summary.blocked} blocked, ${summary.errors} probe error(s)`);
   } finally {
@@ -125,7 +128,13 @@ function targets(cell: PlannedCell, rows: readonly SeededRow[]): SeededRow[] {
   }
 }
 
-async function probe(client: pg.ClientBase, cell: PlannedCell, tenancy: ResolvedTenancy, seeder: Seeder): Promise<MatrixCell> {
+interface ProbeContext {
+  tenancy: ResolvedTenancy;
+  seeder: Seeder;
+  references: readonly CrossReference[];
+}
+
+async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder, references }: ProbeContext): Promise<MatrixCell> {
   const done = (actual: Outcome, detail: string): MatrixCell => ({ ...cell, actual, detail, verdict: verdictOf(cell.expected, actual) });
   await client.query('SAVEPOINT dbkit_probe');
   try {
@@ -141,7 +150,7 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, tenancy: Resolved
     const table = view ? view.of : cell.relation;
     const rows = seeder.rowsOf(table);
     const aimed = targets(cell, rows);
-    const rel = quoteTable(cell.relation);
+    const rel = quoteQualified(cell.relation);
     switch (cell.operation) {
       case 'select-own':
       case 'select-other':
@@ -184,6 +193,10 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, tenancy: Resolved
         const sql = `UPDATE ${rel} SET ${quoteIdent(target.column)} = $1::${target.type} WHERE CURRENT OF dbkit_move${cell.operation === 'move-own-returning' ? ' RETURNING *' : ''}`;
         const result = await client.query(sql, [target.value]);
         return done(rowsOutcome(result.rowCount ?? 0, 1), (result.rowCount ?? 0) > 0 ? `row moved into tenant ${otherOf(cell.identity).toUpperCase()}` : 'no row updated');
+      }
+      case 'reference-other': {
+        const result = await probeReferences(client, cell, tenantOf(cell.identity)!, otherOf(cell.identity), seeder, references);
+        return done(result.actual, result.detail);
       }
     }
   } catch (error) {

@@ -9,6 +9,7 @@ export type Identity = (typeof IDENTITIES)[number];
 
 export const OPERATIONS = [
   'select-own', 'select-other', 'select-published', 'insert-own', 'insert-other', 'update-other', 'delete-other', 'move-own', 'move-own-returning',
+  'reference-other',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
@@ -43,6 +44,7 @@ export function expectation(identity: Identity, operation: Operation, readableBy
       return isTenant(identity) ? 'allow' : null;
     case 'move-own':
     case 'move-own-returning':
+    case 'reference-other':
       return isTenant(identity) ? 'deny' : null;
     case 'select-published':
       // tenant A owns the published row, so for A it is part of select-own
@@ -59,7 +61,33 @@ export function expectation(identity: Identity, operation: Operation, readableBy
 
 const READS: readonly Operation[] = ['select-own', 'select-other', 'select-published'];
 
-export function planMatrix(tenancy: ResolvedTenancy): PlannedCell[] {
+/**
+ * A column of a tenant table, other than the one that ties the row to its tenant, that points at
+ * a row of the map (a parent content, a mind named as persona): the reference-other probe makes an
+ * own row point it at the other tenant's row. A foreign key checks existence without RLS, so
+ * unless the schema or a policy ties the two tenants together, that succeeds.
+ */
+export interface CrossReference {
+  table: string;
+  column: string;
+  target: { table: string; column: string };
+}
+
+/** The cross references of the map's tables, from the foreign keys their columns are part of. Pure. */
+export function crossReferences(tenancy: ResolvedTenancy, references: ReadonlyMap<string, readonly { name: string; references: readonly { table: string; column: string }[] }[]>): CrossReference[] {
+  const inMap = new Set([tenancy.root.table, ...tenancy.tables.map((t) => t.table)]);
+  const out: CrossReference[] = [];
+  for (const t of tenancy.tables) {
+    for (const col of references.get(t.table) ?? []) {
+      if (col.name === t.via.column) continue;
+      const target = col.references.find((r) => inMap.has(r.table));
+      if (target) out.push({ table: t.table, column: col.name, target: { table: target.table, column: target.column } });
+    }
+  }
+  return out;
+}
+
+export function planMatrix(tenancy: ResolvedTenancy, references: readonly CrossReference[] = []): PlannedCell[] {
   const cells: PlannedCell[] = [];
   const add = (relation: string, kind: 'table' | 'view', readableBy: readonly string[] | null, operations: readonly Operation[]) => {
     for (const identity of IDENTITIES) {
@@ -69,7 +97,10 @@ export function planMatrix(tenancy: ResolvedTenancy): PlannedCell[] {
       }
     }
   };
-  for (const t of tenancy.tables) add(t.table, 'table', t.published?.readableBy ?? null, OPERATIONS);
+  for (const t of tenancy.tables) {
+    const referencing = references.some((r) => r.table === t.table);
+    add(t.table, 'table', t.published?.readableBy ?? null, OPERATIONS.filter((o) => o !== 'reference-other' || referencing));
+  }
   for (const v of tenancy.views) {
     const base = tenancy.tables.find((t) => t.table === v.of);
     add(v.view, 'view', base?.published?.readableBy ?? null, READS);

@@ -3,15 +3,22 @@
  * of its table (CREATE TEMP TABLE ... LIKE, so the real table is never locked or changed) and read
  * back with pg_get_expr under an empty search_path, exactly as the live policies are read. All of
  * it in one transaction that is rolled back.
+ *
+ * The declarations are text from policies/*.ts: each CREATE POLICY is first checked by PostgreSQL's
+ * parser to be exactly the one declared (createPolicySql), then sent alone through the extended
+ * protocol, which refuses a text of several statements. So no declaration can COMMIT the
+ * transaction or run anything beside its policy.
  */
 import type pg from 'pg';
 import { createPolicySql, type PolicyDefinition } from '../core/policy.js';
+import { quoteIdent, quoteQualified } from '../core/sql.js';
+import { loadSqlParser } from '../core/sql-parse.js';
+import { queryOne } from '../db/statement.js';
 import { errorMessage, pgErrorInfo } from '../errors.js';
 import type { NormalisedDeclaration } from './drift.js';
 
-const quote = (qualified: string) => qualified.split('.').map((p) => `"${p.replaceAll('"', '""')}"`).join('.');
-
 export async function normaliseDeclarations(client: pg.ClientBase, declared: readonly { policy: PolicyDefinition; file: string }[]): Promise<NormalisedDeclaration[]> {
+  await loadSqlParser();
   const out: NormalisedDeclaration[] = [];
   await client.query('BEGIN');
   try {
@@ -23,12 +30,13 @@ export async function normaliseDeclarations(client: pg.ClientBase, declared: rea
         let copy = copies.get(d.policy.table);
         if (!copy) {
           copy = `dbkit_drift_${i}`;
-          await client.query(`CREATE TEMP TABLE ${copy} (LIKE ${quote(d.policy.table)})`);
+          await queryOne(client, `CREATE TEMP TABLE ${quoteIdent(copy)} (LIKE ${quoteQualified(d.policy.table)})`);
         }
         const name = `dbkit_drift_policy_${i}`;
-        await client.query(createPolicySql({ ...d.policy, name, table: `pg_temp.${copy}` }));
+        await queryOne(client, createPolicySql({ ...d.policy, name, table: `pg_temp.${copy}` }));
         await client.query("SELECT set_config('search_path', '', true)");
-        const { rows } = await client.query<{ using: string | null; check: string | null }>(
+        const { rows } = await queryOne<{ using: string | null; check: string | null }>(
+          client,
           `SELECT pg_get_expr(polqual, polrelid) AS using, pg_get_expr(polwithcheck, polrelid) AS check FROM pg_policy WHERE polname = $1 AND polrelid = $2::regclass`,
           [name, `pg_temp.${copy}`],
         );

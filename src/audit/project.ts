@@ -6,7 +6,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadNodePgMigrate } from '../lazy.js';
-import { POLICY_COMMANDS, type PolicyDefinition } from '../core/policy.js';
+import { createPolicySql, POLICY_COMMANDS, PolicySqlError, type PolicyDefinition } from '../core/policy.js';
+import { loadSqlParser } from '../core/sql-parse.js';
 import { DbkitError, errorMessage } from '../errors.js';
 import type { TenancyMap } from './tenancy.js';
 
@@ -17,23 +18,53 @@ export interface PolicyProject {
   tenancy: { map: TenancyMap; file: string } | null;
 }
 
-function checkPolicy(p: unknown, file: string, index: number): PolicyDefinition {
-  const x = p as Partial<PolicyDefinition>;
+const RELATION = /^[^.]+\.[^.]+$/;
+
+/** A policy declaration as policies/*.ts must write it; anything else is refused, never cast. (zod is loaded here, not at start-up.) */
+async function policySchema() {
+  const { z } = await import('zod');
+  return z.strictObject({
+    name: z.string().min(1),
+    table: z.string().regex(RELATION, 'must be schema-qualified (schema.table)'),
+    command: z.enum(POLICY_COMMANDS),
+    permissive: z.boolean(),
+    roles: z.array(z.string().min(1)).min(1),
+    using: z.string().nullable(),
+    withCheck: z.string().nullable(),
+    why: z.string().default(''),
+  });
+}
+
+/**
+ * The declarations of one file: each parsed by the schema, then its CREATE POLICY checked by
+ * PostgreSQL's parser to be exactly one statement of that policy. Every problem is reported at once.
+ */
+function checkPolicies(schema: Awaited<ReturnType<typeof policySchema>>, list: readonly unknown[], file: string): PolicyDefinition[] {
   const problems: string[] = [];
-  if (typeof x.name !== 'string' || !x.name) problems.push('name');
-  if (typeof x.table !== 'string' || !x.table.includes('.')) problems.push('table (schema-qualified)');
-  if (!POLICY_COMMANDS.includes(x.command as never)) problems.push(`command (one of ${POLICY_COMMANDS.join(', ')})`);
-  if (typeof x.permissive !== 'boolean') problems.push('permissive');
-  if (!Array.isArray(x.roles) || x.roles.length === 0) problems.push('roles');
-  if (x.using !== null && typeof x.using !== 'string') problems.push('using (string or null)');
-  if (x.withCheck !== null && typeof x.withCheck !== 'string') problems.push('withCheck (string or null)');
-  if (problems.length > 0) throw new DbkitError('USAGE', `${file}: policies[${index}] has a missing or invalid ${problems.join(', ')}`);
-  return x as PolicyDefinition;
+  const out: PolicyDefinition[] = [];
+  list.forEach((raw, i) => {
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      problems.push(`policies[${i}]: ${parsed.error.issues.map((x) => `${x.path.join('.') || 'the entry'} ${x.message}`).join('; ')}`);
+      return;
+    }
+    try {
+      createPolicySql(parsed.data);
+      out.push(parsed.data);
+    } catch (error) {
+      if (!(error instanceof PolicySqlError)) throw error;
+      problems.push(`policies[${i}]: ${error.message}`);
+    }
+  });
+  if (problems.length > 0) throw new DbkitError('USAGE', `${file} declares invalid policies: ${problems.join(' | ')}`, { hint: 'fix the declarations; nothing was sent to the database' });
+  return out;
 }
 
 export async function loadPolicyProject(dir: string, cwd: string): Promise<PolicyProject> {
   const project: PolicyProject = { dir, files: [], policies: [], tenancy: null };
   if (!existsSync(dir)) return project;
+  await loadSqlParser();
+  const schema = await policySchema();
   const files = readdirSync(dir).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts')).sort();
   for (const name of files) {
     const file = path.join(dir, name);
@@ -46,7 +77,10 @@ export async function loadPolicyProject(dir: string, cwd: string): Promise<Polic
       throw new DbkitError('USAGE', `${shown} cannot be loaded: ${errorMessage(error).split('\n')[0]}`);
     }
     project.files.push(shown);
-    if (Array.isArray(mod.policies)) mod.policies.forEach((p, i) => project.policies.push({ policy: checkPolicy(p, shown, i), file: shown }));
+    if (mod.policies !== undefined) {
+      if (!Array.isArray(mod.policies)) throw new DbkitError('USAGE', `${shown}: \`policies\` must be an array of policy declarations`);
+      for (const policy of checkPolicies(schema, mod.policies, shown)) project.policies.push({ policy, file: shown });
+    }
     if (mod.tenancy) {
       if (project.tenancy) throw new DbkitError('USAGE', `two tenancy maps: ${project.tenancy.file} and ${shown}`, { hint: 'keep one `tenancy` export in the policies folder' });
       project.tenancy = { map: mod.tenancy as TenancyMap, file: shown };

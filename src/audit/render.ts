@@ -13,7 +13,7 @@ const GROUPS: { level: Level; title: string; mark: string }[] = [
 
 const SHORT: Record<(typeof OPERATIONS)[number], string> = {
   'select-own': 'sel-own', 'select-other': 'sel-other', 'select-published': 'sel-pub', 'insert-own': 'ins-own', 'insert-other': 'ins-other',
-  'update-other': 'upd-other', 'delete-other': 'del-other', 'move-own': 'move', 'move-own-returning': 'move-ret',
+  'update-other': 'upd-other', 'delete-other': 'del-other', 'move-own': 'move', 'move-own-returning': 'move-ret', 'reference-other': 'ref-other',
 };
 
 

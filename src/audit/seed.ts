@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { DbkitError } from '../errors.js';
+import { quoteIdent, quoteQualified } from '../core/sql.js';
 import type { ResolvedTenancy, SeedValues } from './tenancy.js';
 
 export const TENANTS = ['a', 'b'] as const;
@@ -19,7 +20,14 @@ export interface ColumnMeta {
   notNull: boolean;
   hasDefault: boolean;
   enumLabels: string[] | null;
-  references: { table: string; column: string } | null;
+  /** What the column points at through each foreign key it is part of (a column of a composite key too). */
+  references: ColumnReference[];
+}
+
+export interface ColumnReference {
+  table: string;
+  column: string;
+  constraint: string;
 }
 
 export interface SeededRow {
@@ -34,10 +42,11 @@ const COLUMNS_SQL = `
 SELECT n.nspname || '.' || c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory AS category,
        a.attnotnull AS "notNull", (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS "hasDefault",
        (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid) AS "enumLabels",
-       (SELECT json_build_object('table', rn.nspname || '.' || rc.relname, 'column', ra.attname)
+       (SELECT coalesce(json_agg(json_build_object('table', rn.nspname || '.' || rc.relname, 'column', ra.attname, 'constraint', k.conname) ORDER BY k.conname), '[]'::json)
           FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-          JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
-         WHERE k.conrelid = c.oid AND k.contype = 'f' AND cardinality(k.conkey) = 1 AND k.conkey[1] = a.attnum LIMIT 1) AS "references"
+          CROSS JOIN LATERAL unnest(k.conkey, k.confkey) AS pair(conkey, confkey)
+          JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = pair.confkey
+         WHERE k.conrelid = c.oid AND k.contype = 'f' AND pair.conkey = a.attnum) AS "references"
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_type t ON t.oid = a.atttypid
@@ -50,9 +59,6 @@ export async function readColumns(client: pg.ClientBase, tables: readonly string
   for (const { table, ...col } of rows) out.set(table, [...(out.get(table) ?? []), col]);
   return out;
 }
-
-export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
-export const quoteTable = (qualified: string) => qualified.split('.').map(quoteIdent).join('.');
 
 export class Seeder {
   readonly rows: SeededRow[] = [];
@@ -122,7 +128,7 @@ export class Seeder {
     }
     const casts = this.columns.get(table)!.filter((c) => cols.includes(quoteIdent(c.name)));
     return {
-      sql: `INSERT INTO ${quoteTable(table)} AS dbkit_row (${cols.join(', ')}) VALUES (${casts.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`,
+      sql: `INSERT INTO ${quoteQualified(table)} AS dbkit_row (${cols.join(', ')}) VALUES (${casts.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`,
       params,
     };
   }
@@ -139,10 +145,12 @@ export class Seeder {
   }
 
   private invent(table: string, col: ColumnMeta, tenant: Tenant): unknown {
-    if (col.references) {
-      const row = this.rowsOf(col.references.table, tenant)[0];
-      if (row) return row.data[col.references.column];
-      throw new DbkitError('USAGE', `tenancy map: cannot seed ${table}.${col.name}, a required reference to ${col.references.table} (not in the map)`, { hint: `add ${col.name} to the values of ${table} in the tenancy map` });
+    if (col.references.length > 0) {
+      for (const ref of col.references) {
+        const row = this.rowsOf(ref.table, tenant)[0];
+        if (row) return row.data[ref.column];
+      }
+      throw new DbkitError('USAGE', `tenancy map: cannot seed ${table}.${col.name}, a required reference to ${col.references[0]!.table} (not in the map)`, { hint: `add ${col.name} to the values of ${table} in the tenancy map` });
     }
     const n = ++this.counter;
     if (col.enumLabels?.length) return col.enumLabels[0];

@@ -3,6 +3,8 @@
  * once (policies/*.ts) and read by the migrations that create them, by rls-audit's drift check
  * and by the tests.
  */
+import { quoteIdent, quoteQualified, quoteRole, splitQualified } from './sql.js';
+import { parseSqlSync, SqlParserNotLoaded } from './sql-parse.js';
 
 export const POLICY_COMMANDS = ['ALL', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 export type PolicyCommand = (typeof POLICY_COMMANDS)[number];
@@ -21,23 +23,69 @@ export interface PolicyDefinition {
   why: string;
 }
 
-const ident = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`);
-const qualifiedIdent = (qualified: string) => qualified.split('.').map(ident).join('.');
-
+/**
+ * CREATE POLICY for a declaration, checked by PostgreSQL's parser to be exactly that: one
+ * statement, a CREATE POLICY of this name on this table with these roles, command and mode, with a
+ * USING and a WITH CHECK exactly where declared. The expressions are text from policies/*.ts, and
+ * `true); DROP TABLE x; CREATE POLICY zz ON t USING (true` must never become three statements.
+ * Needs loadSqlParser() to have been awaited; throws PolicySqlError for any other text.
+ */
 export function createPolicySql(p: PolicyDefinition): string {
   const parts = [
-    `CREATE POLICY ${ident(p.name)} ON ${qualifiedIdent(p.table)}`,
+    `CREATE POLICY ${quoteIdent(p.name)} ON ${quoteQualified(p.table)}`,
     `AS ${p.permissive ? 'PERMISSIVE' : 'RESTRICTIVE'}`,
     `FOR ${p.command}`,
-    `TO ${p.roles.map((r) => (r === 'public' ? 'PUBLIC' : ident(r))).join(', ')}`,
+    `TO ${p.roles.map(quoteRole).join(', ')}`,
   ];
   if (p.using !== null) parts.push(`USING (${p.using})`);
   if (p.withCheck !== null) parts.push(`WITH CHECK (${p.withCheck})`);
-  return parts.join('\n  ');
+  const sql = parts.join('\n  ');
+  const problem = policyStatementProblem(sql, p);
+  if (problem) throw new PolicySqlError(`policy ${p.name} on ${p.table}: ${problem}`);
+  return sql;
+}
+
+/** A declaration whose SQL is not the single CREATE POLICY it declares. */
+export class PolicySqlError extends Error {}
+
+interface ParsedPolicy {
+  policy_name?: string;
+  table?: { schemaname?: string; relname?: string };
+  cmd_name?: string;
+  permissive?: boolean;
+  roles?: { RoleSpec?: { roletype?: string; rolename?: string } }[];
+  qual?: unknown;
+  with_check?: unknown;
+}
+
+/** Why `sql` is not exactly the CREATE POLICY that `p` declares (null: it is). Exported for tests. */
+export function policyStatementProblem(sql: string, p: PolicyDefinition): string | null {
+  let tree: { stmts?: { stmt?: { CreatePolicyStmt?: ParsedPolicy } }[] };
+  try {
+    tree = parseSqlSync(sql) as typeof tree;
+  } catch (error) {
+    if (error instanceof SqlParserNotLoaded) throw error;
+    return `its USING or WITH CHECK is not valid SQL (${(error as Error).message})`;
+  }
+  const stmts = tree.stmts ?? [];
+  if (stmts.length !== 1) return `its text makes ${stmts.length} SQL statements, not one CREATE POLICY: a USING or WITH CHECK expression must not close the statement`;
+  const stmt = stmts[0]?.stmt?.CreatePolicyStmt;
+  if (!stmt) return 'its text is not a CREATE POLICY statement';
+  const [schema, table] = splitQualified(p.table);
+  const roles = (stmt.roles ?? []).map((r) => (r.RoleSpec?.roletype === 'ROLESPEC_PUBLIC' ? 'public' : r.RoleSpec?.roletype === 'ROLESPEC_CSTRING' ? r.RoleSpec.rolename : `(${r.RoleSpec?.roletype})`));
+  const wrong: string[] = [];
+  if (stmt.policy_name !== p.name) wrong.push('name');
+  if (stmt.table?.schemaname !== schema || stmt.table?.relname !== table) wrong.push('table');
+  if (stmt.cmd_name !== p.command.toLowerCase()) wrong.push('command');
+  if ((stmt.permissive ?? false) !== p.permissive) wrong.push('mode');
+  if (roles.join(',') !== p.roles.join(',')) wrong.push('roles');
+  if ((stmt.qual !== undefined) !== (p.using !== null)) wrong.push('USING');
+  if ((stmt.with_check !== undefined) !== (p.withCheck !== null)) wrong.push('WITH CHECK');
+  return wrong.length === 0 ? null : `its text parses as a CREATE POLICY with a different ${wrong.join(', ')}: a USING or WITH CHECK expression must not add clauses`;
 }
 
 export function dropPolicySql(p: PolicyDefinition): string {
-  return `DROP POLICY IF EXISTS ${ident(p.name)} ON ${qualifiedIdent(p.table)}`;
+  return `DROP POLICY IF EXISTS ${quoteIdent(p.name)} ON ${quoteQualified(p.table)}`;
 }
 
 /** pg_policy.polcmd letters for each command. */

@@ -11,6 +11,10 @@ export type Check =
   | { kind: 'indexes'; label: string; names: readonly string[]; present: boolean }
   | { kind: 'rls'; label: string; tables: readonly string[]; enabled: boolean; forced: boolean }
   | { kind: 'policyCount'; label: string; tables: readonly string[]; count: number }
+  /** present: each named policy exists on the table (absent: none does). */
+  | { kind: 'policies'; label: string; table: string; names: readonly string[]; present: boolean }
+  /** present: each named constraint exists on the table (absent: none does). */
+  | { kind: 'constraints'; label: string; table: string; names: readonly string[]; present: boolean }
   | { kind: 'viewOption'; label: string; view: string; option: string; present: boolean }
   | { kind: 'functions'; label: string; signatures: readonly string[]; present: boolean }
   | { kind: 'noGrant'; label: string; grantee: string; relations: readonly string[]; privileges: readonly string[] }
@@ -44,6 +48,7 @@ export interface ValidationSnapshot {
     grants: readonly string[];
     columns: readonly { name: string }[];
     indexes: readonly { name: string; valid: boolean }[];
+    constraints: readonly { name: string }[];
     policies: readonly { name: string }[];
   }[];
   functions: readonly { name: string }[];
@@ -98,6 +103,13 @@ function evaluate(check: Check, observed: Observed): { ok: boolean; expected: st
     case 'policyCount': {
       const n = check.tables.reduce((sum, t) => sum + (rel(t)?.policies.length ?? 0), 0);
       return { ok: n === check.count, expected: String(check.count), actual: String(n) };
+    }
+    case 'policies':
+    case 'constraints': {
+      const table = rel(check.table);
+      const names = new Set((check.kind === 'policies' ? table?.policies : table?.constraints)?.map((x) => x.name) ?? []);
+      const n = countWhere(check.names, (name) => names.has(name) === check.present);
+      return fraction(n, check.names.length, check.names.length);
     }
     case 'viewOption': {
       const has = rel(check.view)?.options.includes(check.option) ?? false;

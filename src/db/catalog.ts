@@ -2,6 +2,7 @@
  * Read-only questions dbkit asks the catalogs: who am I, what can I do, how many rows.
  */
 import type pg from 'pg';
+import { quoteLiteral, quoteQualified } from '../core/sql.js';
 
 export interface ServerInfo {
   versionNum: number;
@@ -37,9 +38,8 @@ export interface TableRef {
 }
 
 export const qualified = (t: TableRef) => `${t.schema}.${t.name}`;
-export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
-export const quoteQualified = (t: TableRef) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-export const quoteLiteral = (value: string) => `'${value.replaceAll("'", "''")}'`;
+// The one quoting module (core/sql), re-exported for the callers that read the catalog through here.
+export { quoteIdent, quoteLiteral, quoteQualified } from '../core/sql.js';
 
 export async function listTables(client: pg.ClientBase, excludeSchemas: readonly string[] = []): Promise<TableRef[]> {
   const { rows } = await client.query<TableRef>(

@@ -101,6 +101,7 @@ SELECT json_build_object(
       'grants', ${aclOf('c.relacl', `'r'`, 'c.relowner')},
       'columns', (SELECT coalesce(json_agg(json_build_object('name', a.attname)), '[]'::json) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
       'indexes', (SELECT coalesce(json_agg(json_build_object('name', i.relname, 'valid', x.indisvalid)), '[]'::json) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid),
+      'constraints', (SELECT coalesce(json_agg(json_build_object('name', k.conname)), '[]'::json) FROM pg_constraint k WHERE k.conrelid = c.oid),
       'policies', (SELECT coalesce(json_agg(json_build_object('name', p.polname)), '[]'::json) FROM pg_policy p WHERE p.polrelid = c.oid)
     )), '[]'::json)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

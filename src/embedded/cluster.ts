@@ -14,6 +14,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { DbkitError } from '../errors.js';
 import { connect } from '../db/connect.js';
+import { quoteIdent } from '../core/sql.js';
 import { embeddedBinaries, serviceUser, traversable, type ServiceUser } from './binaries.js';
 import { withFileLock, liveLeases, addLease, removeLease } from './leases.js';
 
@@ -218,7 +219,7 @@ async function ensureDatabase(state: EmbeddedState): Promise<void> {
   const client = await connect(embeddedUrl(state, 'postgres'));
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [state.database]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${state.database}"`);
+    if (!rowCount) await client.query(`CREATE DATABASE ${quoteIdent(state.database)}`);
   } finally {
     await client.end();
   }

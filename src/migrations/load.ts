@@ -8,6 +8,8 @@ import { loadNodePgMigrate } from '../lazy.js';
 import path from 'node:path';
 import { DbkitError, errorMessage } from '../errors.js';
 import { checksumText, type MigrationFile } from './files.js';
+import { withLegacyKeywordQuoting } from '../core/sql.js';
+import { loadSqlParser } from '../core/sql-parse.js';
 
 export const DIRECTIONS = ['up', 'down'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
@@ -25,6 +27,8 @@ export interface LoadedMigration extends MigrationFile {
   module: MigrationModule;
   /** sha256 of the rendered up+down SQL; null when the migration reads the database while building. */
   sqlChecksum: string | null;
+  /** Checksums earlier dbkit versions recorded for the same SQL (they count as no drift). */
+  compatibleSqlChecksums: readonly string[];
 }
 
 export async function loadMigrationModule(file: MigrationFile, cwd = process.cwd()): Promise<MigrationModule> {
@@ -76,6 +80,8 @@ export async function renderMigration(module: MigrationModule, direction: Direct
   const action = module[direction];
   if (action === false) return { statements: [], transactional: true };
   const { MigrationBuilder } = await loadNodePgMigrate();
+  // Migrations build policy SQL with createPolicySql, which checks it with PostgreSQL's parser.
+  await loadSqlParser();
   // node-pg-migrate's DB type is wider than what a builder uses; pgm.db only forwards query/select.
   const pgm = new MigrationBuilder(db as never, module.shorthands, false, silentLogger);
   if (action.length === 2) await new Promise<void>((resolve, reject) => Promise.resolve(action(pgm, resolve)).catch(reject));
@@ -83,29 +89,48 @@ export async function renderMigration(module: MigrationModule, direction: Direct
   return { statements: pgm.getSqlSteps(), transactional: pgm.isUsingTransaction() };
 }
 
-export async function sqlChecksumOf(module: MigrationModule): Promise<string | null> {
+/** The text the SQL checksum is taken of: the rendered up and down; null when the migration reads the database while building. */
+async function checksummedText(module: MigrationModule): Promise<string | null> {
   try {
     const up = await renderMigration(module, 'up');
     const down = await renderMigration(module, 'down');
-    return checksumText(`${up.statements.join('\n')}\n-- down --\n${down.statements.join('\n')}`);
+    return `${up.statements.join('\n')}\n-- down --\n${down.statements.join('\n')}`;
   } catch (error) {
     if (error instanceof OfflineQueryError) return null;
     throw error;
   }
 }
 
+export async function sqlChecksumOf(module: MigrationModule): Promise<string | null> {
+  const text = await checksummedText(module);
+  return text === null ? null : checksumText(text);
+}
+
+/**
+ * Checksums an earlier dbkit recorded for this same SQL: up to 0.1, names that are keywords were
+ * written bare (`public.user`, now `public."user"`). A database applied then must not report
+ * drift because dbkit's quoting became exact.
+ */
+function compatibleChecksums(text: string | null, current: string | null): string[] {
+  if (text === null) return [];
+  const legacy = checksumText(withLegacyKeywordQuoting(text));
+  return legacy === current ? [] : [legacy];
+}
+
 export async function loadMigrations(files: MigrationFile[], cwd = process.cwd()): Promise<LoadedMigration[]> {
+  await loadSqlParser();
   const loaded: LoadedMigration[] = [];
   for (const file of files) {
     const module = await loadMigrationModule(file, cwd);
-    let sqlChecksum: string | null;
+    let text: string | null;
     try {
-      sqlChecksum = await sqlChecksumOf(module);
+      text = await checksummedText(module);
     } catch (error) {
       const shown = path.relative(cwd, file.path) || file.path;
       throw new DbkitError('PREFLIGHT_FAILED', `${shown} fails while building its SQL: ${errorMessage(error).split('\n')[0]}`, { cause: error });
     }
-    loaded.push({ ...file, module, sqlChecksum });
+    const sqlChecksum = text === null ? null : checksumText(text);
+    loaded.push({ ...file, module, sqlChecksum, compatibleSqlChecksums: compatibleChecksums(text, sqlChecksum) });
   }
   return loaded;
 }

@@ -8,6 +8,8 @@ export interface PlannableMigration {
   name: string;
   fileChecksum: string;
   sqlChecksum: string | null;
+  /** Checksums earlier dbkit versions recorded for the same SQL (see migrations/load.ts). */
+  compatibleSqlChecksums?: readonly string[];
 }
 
 export const DRIFT_KINDS = ['file-edited', 'sql-changed', 'file-missing'] as const;
@@ -51,7 +53,7 @@ export function planMigrations<M extends PlannableMigration>(files: readonly M[]
     if (!file) kind = 'file-missing';
     else if (row.fileChecksum === null) unrecorded.push(row.name);
     else if (row.fileChecksum !== file.fileChecksum) kind = 'file-edited';
-    else if (row.sqlChecksum !== null && file.sqlChecksum !== null && row.sqlChecksum !== file.sqlChecksum) kind = 'sql-changed';
+    else if (row.sqlChecksum !== null && file.sqlChecksum !== null && row.sqlChecksum !== file.sqlChecksum && !file.compatibleSqlChecksums?.includes(row.sqlChecksum)) kind = 'sql-changed';
     if (kind) drift.push({ name: row.name, kind, message: `${row.name}: ${describeDrift(kind)}` });
   }
   const pending = files.filter((f) => !appliedNames.has(f.name));

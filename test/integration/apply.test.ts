@@ -47,7 +47,7 @@ describe.each(testServers())('dbkit apply on $name', (server) => {
     expect(report.validation.filter((c) => !c.ok)).toEqual([]);
     expect(await appliedNames(db.url)).toEqual(MIGRATION_NAMES);
     const policies = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM pg_policies WHERE schemaname = 'public' AND tablename IN ('content_projects','contents','audience_profiles','content_minds','content_tags')");
-    expect(policies[0]?.n).toBe(7);
+    expect(policies[0]?.n).toBe(9);
     // the tracking tables are outside the API-exposed public schema
     const tracking = await query<{ schemaname: string }>(db.url, "SELECT schemaname FROM pg_tables WHERE tablename IN ('migrations', 'migration_checksums')");
     expect(tracking.map((t) => t.schemaname)).toEqual(['dbkit', 'dbkit']);

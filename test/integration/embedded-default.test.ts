@@ -24,7 +24,7 @@ describe('zero-configuration embedded cluster', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('No DATABASE_URL given: creating the embedded PostgreSQL 17 cluster');
     expect(result.stdout).toMatch(/connect PostgreSQL 17\.\d+ as postgres on postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/dbkit \(embedded\)/);
-    expect(result.stdout).toContain('Applied 4 migrations');
+    expect(result.stdout).toContain(`Applied ${MIGRATION_NAMES.length} migrations`);
     const state = JSON.parse(readFileSync(path.join(stateDir, 'embedded.json'), 'utf8')) as { password: string; clusterDir: string };
     expect(result.stdout + result.stderr).not.toContain(state.password);
     expect(existsSync(path.join(state.clusterDir, 'pg', 'PG_VERSION'))).toBe(true);

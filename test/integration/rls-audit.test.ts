@@ -101,7 +101,7 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
       expect(result.code, result.stdout + result.stderr).toBe(0);
       const report = parseJson<AuditReport>(result);
       expect(report.findings.filter((f) => f.level !== 'info')).toEqual([]);
-      expect(report.drift.compared).toBe(8);
+      expect(report.drift.compared).toBe(10);
       expect(report.summary.drift).toBe(0);
       expect(report.matrix.length).toBeGreaterThan(100);
       expect(report.matrix.filter((c) => c.verdict !== 'ok')).toEqual([]);

@@ -87,25 +87,26 @@ describe.each(testServers())('dbkit rollback on $name', (server) => {
     expect((await cli(['apply', '--no-backup'])).code).toBe(0);
     const result = await cli(['rollback', '--all', '--yes', '--no-backup']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('Rolled back 4 migrations');
+    expect(result.stdout).toContain(`Rolled back ${MIGRATION_NAMES.length} migrations`);
     const after = await fingerprint(db.url);
     expect(after.hash, describeDiff(before, after)).toBe(before.hash);
   });
 
   it('rolls back the last one by default, and --count / --to stop where asked', async () => {
+    const last = MIGRATION_NAMES.length - 1;
     expect((await cli(['apply', '--no-backup'])).code).toBe(0);
     let report = parseJson<RollbackReport>(await cli(['rollback', '--yes', '--no-backup', '--json']));
-    expect(report.migrations.map((m) => m.name)).toEqual([MIGRATION_NAMES[3]]);
-    expect(await appliedNames(db.url)).toEqual(MIGRATION_NAMES.slice(0, 3));
+    expect(report.migrations.map((m) => m.name)).toEqual([MIGRATION_NAMES[last]]);
+    expect(await appliedNames(db.url)).toEqual(MIGRATION_NAMES.slice(0, last));
     expect(report.validation.filter((c) => c.when === 'applied').every((c) => c.ok)).toBe(true);
 
     expect((await cli(['apply', '--no-backup'])).code).toBe(0);
     report = parseJson<RollbackReport>(await cli(['rollback', '--count', '2', '--yes', '--no-backup', '--json']));
-    expect(report.migrations.map((m) => m.name)).toEqual([MIGRATION_NAMES[3], MIGRATION_NAMES[2]]);
+    expect(report.migrations.map((m) => m.name)).toEqual([MIGRATION_NAMES[last], MIGRATION_NAMES[last - 1]]);
 
     report = parseJson<RollbackReport>(await cli(['rollback', '--to', MIGRATION_NAMES[0]!.slice(0, 14), '--yes', '--no-backup', '--json']));
     expect(report.selection).toEqual({ kind: 'to', migration: MIGRATION_NAMES[0] });
-    expect(report.migrations.map((m) => m.name)).toEqual([MIGRATION_NAMES[1]]);
+    expect(report.migrations.map((m) => m.name)).toEqual(MIGRATION_NAMES.slice(1, last - 1).reverse());
     expect(await appliedNames(db.url)).toEqual([MIGRATION_NAMES[0]]);
   });
 
@@ -113,22 +114,24 @@ describe.each(testServers())('dbkit rollback on $name', (server) => {
     expect((await cli(['apply', '--no-backup'])).code).toBe(0);
     const before = await fingerprint(db.url, { includeDbkitSchema: true });
     const refused = await inTerminal(['rollback', '--count', '2', '--no-backup', '--db', db.url], env, 'no');
-    expect(refused.output).toContain(`Roll back 2 migrations (${MIGRATION_NAMES[3]}, ${MIGRATION_NAMES[2]}) on database "${db.name}" at `);
-    expect(refused.output).toContain(`  1. revert ${MIGRATION_NAMES[3]}\n  2. revert ${MIGRATION_NAMES[2]}\nWITHOUT a backup (--no-backup).`);
+    const [lastName, beforeLast] = MIGRATION_NAMES.slice(-2).reverse();
+    expect(refused.output).toContain(`Roll back 2 migrations (${lastName}, ${beforeLast}) on database "${db.name}" at `);
+    expect(refused.output).toContain(`  1. revert ${lastName}\n  2. revert ${beforeLast}\nWITHOUT a backup (--no-backup).`);
     expect(refused.output).toContain('error: not confirmed: nothing was changed');
     expect(refused.code).toBe(14);
     expect((await fingerprint(db.url, { includeDbkitSchema: true })).hash).toBe(before.hash);
     const confirmed = await inTerminal(['rollback', '--count', '2', '--no-backup', '--db', db.url], env, 'yes');
     expect(confirmed.code, confirmed.output).toBe(0);
     expect(confirmed.output).toContain('Rolled back 2 migrations');
-    expect(await appliedNames(db.url)).toEqual(MIGRATION_NAMES.slice(0, 2));
+    expect(await appliedNames(db.url)).toEqual(MIGRATION_NAMES.slice(0, -2));
   });
 
   it('a down that fails midway leaves the database exactly as before that down, and the report names it', async () => {
     expect((await cli(['apply', '--no-backup'])).code).toBe(0);
     // a row in a table the baseline created: its down must refuse to drop it
     await query(db.url, "INSERT INTO public.minds (slug, display_name) VALUES ('written-after', 'Written after the apply')");
-    expect((await cli(['rollback', '--count', '2', '--yes', '--no-backup'])).code).toBe(0);
+    // leave the first two applied
+    expect((await cli(['rollback', '--count', String(MIGRATION_NAMES.length - 2), '--yes', '--no-backup'])).code).toBe(0);
     const beforeDown = await fingerprint(db.url, { includeDbkitSchema: true });
     const ledger = await query(db.url, 'SELECT id, migration, kind, name, undo_sql FROM dbkit.provisioned_objects ORDER BY id');
 

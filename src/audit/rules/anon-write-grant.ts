@@ -1,6 +1,6 @@
 /** anon writing is rarely intended; TRUNCATE is never subject to RLS at all. */
 import type { AuditRule } from '../model.js';
-import { finding, isExposed, quoted, tableName } from './helpers.js';
+import { finding, isExposed, sqlRelation, tableName, sqlRoles } from './helpers.js';
 
 export const anonWriteGrant: AuditRule = {
   id: 'anon-write-grant',
@@ -21,7 +21,7 @@ export const anonWriteGrant: AuditRule = {
           object: tableName(r),
           objectType: 'table',
           message: `${anon} may ${writes.join(', ')} on ${tableName(r)}${writes.includes('TRUNCATE') ? ' (TRUNCATE bypasses RLS)' : ''}`,
-          fix: `REVOKE ${writes.join(', ')} ON ${quoted(tableName(r))} FROM ${anon}`,
+          fix: `REVOKE ${writes.join(', ')} ON ${sqlRelation(r)} FROM ${sqlRoles([anon])}`,
         })];
       });
   },

@@ -1,6 +1,6 @@
 /** A function without a pinned search_path resolves names through the caller's search_path. */
 import type { AuditRule } from '../model.js';
-import { finding, isManaged } from './helpers.js';
+import { finding, isManaged, sqlFunction } from './helpers.js';
 
 export const functionSearchPath: AuditRule = {
   id: 'function-search-path-mutable',
@@ -18,7 +18,7 @@ export const functionSearchPath: AuditRule = {
           object: signature,
           objectType: 'function',
           message: `function ${signature} has no pinned search_path${f.securityDefiner ? ' and is SECURITY DEFINER' : ''}`,
-          fix: `ALTER FUNCTION ${signature} SET search_path = '' (and schema-qualify the names it uses)`,
+          fix: `ALTER FUNCTION ${sqlFunction(f)} SET search_path = '' (and schema-qualify the names it uses)`,
         });
       });
   },

@@ -3,8 +3,9 @@
  * apply to a role and command, what does it check on writes, is a column sensitive.
  */
 import type { PolicyCommand } from '../../core/policy.js';
+import { quoteQualified, quoteRole } from '../../core/sql.js';
 import { parseExpression, type Expr } from '../expr.js';
-import { SENSITIVE_COLUMN_WORDS, type AuditSettings, type CatalogPolicy, type CatalogRelation, type Finding, type AuditRule } from '../model.js';
+import { SENSITIVE_COLUMN_WORDS, type AuditSettings, type CatalogFunction, type CatalogPolicy, type CatalogRelation, type Finding, type AuditRule } from '../model.js';
 
 export const WRITE_COMMANDS = ['INSERT', 'UPDATE', 'DELETE'] as const;
 export const ROW_COMMANDS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
@@ -86,4 +87,10 @@ export function finding(rule: Pick<AuditRule, 'id' | 'level' | 'splinter'>, f: O
   return { rule: rule.id, level: f.level ?? rule.level, object: f.object, objectType: f.objectType, message: f.message, fix: f.fix, splinter: f.splinter === undefined ? rule.splinter : f.splinter };
 }
 
-export const quoted = (qualified: string) => qualified.split('.').map((p) => (/^[a-z_][a-z0-9_]*$/.test(p) ? p : `"${p.replaceAll('"', '""')}"`)).join('.');
+// Names in fix lines are SQL a user may paste: each is quoted the way PostgreSQL would (core/sql).
+/** The relation as SQL: public.contents, public."user", "My Schema"."t""x". */
+export const sqlRelation = (rel: { schema: string; name: string }) => quoteQualified(rel);
+/** The function as SQL, with its identity arguments as the server prints them (already quoted). */
+export const sqlFunction = (f: CatalogFunction) => `${quoteQualified(f)}(${f.args})`;
+/** Roles for GRANT/REVOKE: each quoted, public as PUBLIC. */
+export const sqlRoles = (roles: readonly string[]) => roles.map(quoteRole).join(', ');

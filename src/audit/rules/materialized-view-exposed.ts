@@ -1,6 +1,6 @@
 /** A materialized view has no RLS at all: whoever can select from it sees every row it holds. */
 import type { AuditRule } from '../model.js';
-import { clientRoles, finding, hasPrivilege, isExposed, quoted, tableName } from './helpers.js';
+import { clientRoles, finding, hasPrivilege, isExposed, sqlRelation, tableName, sqlRoles } from './helpers.js';
 
 export const materializedViewExposed: AuditRule = {
   id: 'materialized-view-exposed',
@@ -19,7 +19,7 @@ export const materializedViewExposed: AuditRule = {
           object: tableName(r),
           objectType: 'materialized view',
           message: `materialized view ${tableName(r)} has no RLS and ${roles.join(' and ')} can read all of it`,
-          fix: `REVOKE SELECT ON ${quoted(tableName(r))} FROM ${roles.join(', ')} (or move it to a schema the API does not expose)`,
+          fix: `REVOKE SELECT ON ${sqlRelation(r)} FROM ${sqlRoles(roles)} (or move it to a schema the API does not expose)`,
         })];
       });
   },

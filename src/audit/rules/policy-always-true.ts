@@ -7,7 +7,8 @@
  */
 import type { AuditRule, CatalogPolicy, CatalogRelation, Finding } from '../model.js';
 import { constantTruth } from '../expr.js';
-import { appliesToRole, checkFor, clientRoles, commandsOf, expr, finding, hasPrivilege, isManaged, policyName, quoted, sensitiveReadable, tableName } from './helpers.js';
+import { appliesToRole, checkFor, clientRoles, commandsOf, expr, finding, hasPrivilege, isManaged, policyName, sqlRelation, sensitiveReadable, tableName } from './helpers.js';
+import { quoteIdent } from '../../core/sql.js';
 
 const alwaysTrue = (text: string | null) => text !== null && constantTruth(expr(text)) === true;
 
@@ -56,7 +57,7 @@ function assess(r: CatalogRelation, p: CatalogPolicy, open: string[], roles: str
   const writes = roles.flatMap((role) => open.filter((c) => c !== 'SELECT' && hasPrivilege(r, role, c as 'INSERT')).map((c) => `${role} ${c}`));
   const base = { object: policyName(r, p), objectType: 'policy' as const };
   if (writes.length > 0) {
-    return { ...base, message: `policy ${p.name} on ${tableName(r)} is always true: ${writes.join(', ')} on any row`, fix: `restrict it to the caller's rows, e.g. ${p.command === 'INSERT' ? 'WITH CHECK' : 'USING'} (owner_id = (select auth.uid())), or DROP POLICY ${p.name} ON ${quoted(tableName(r))}` };
+    return { ...base, message: `policy ${p.name} on ${tableName(r)} is always true: ${writes.join(', ')} on any row`, fix: `restrict it to the caller's rows, e.g. ${p.command === 'INSERT' ? 'WITH CHECK' : 'USING'} (owner_id = (select auth.uid())), or DROP POLICY ${quoteIdent(p.name)} ON ${sqlRelation(r)}` };
   }
   if (!open.includes('SELECT')) return null;
   const exposed = roles.filter((role) => hasPrivilege(r, role, 'SELECT')).map((role) => [role, sensitiveReadable(r, role, settings)] as const).filter(([, cols]) => cols.length > 0);

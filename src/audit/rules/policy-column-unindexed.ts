@@ -8,7 +8,8 @@
  */
 import type { AuditRule, Finding } from '../model.js';
 import { mentionsColumn, outerColumns, type Expr } from '../expr.js';
-import { expr, finding, isManaged, policyName, quoted, tableName } from './helpers.js';
+import { quoteIdent } from '../../core/sql.js';
+import { expr, finding, isManaged, policyName, sqlRelation, tableName } from './helpers.js';
 
 type Usability = { kind: 'none' } | { kind: 'ok' } | { kind: 'missing'; columns: string[] } | { kind: 'subplan'; columns: string[] };
 
@@ -78,7 +79,7 @@ export const policyColumnUnindexed: AuditRule = {
               object: policyName(r, p),
               objectType: 'policy',
               message: `policy ${p.name} on ${tableName(r)} filters on ${cols.join(', ')}, which no index leads: reads through RLS scan the table`,
-              fix: cols.map((c) => `CREATE INDEX ON ${quoted(tableName(r))} (${c})`).join('; '),
+              fix: cols.map((c) => `CREATE INDEX ON ${sqlRelation(r)} (${quoteIdent(c)})`).join('; '),
             }
           : {
               object: policyName(r, p),

@@ -1,6 +1,6 @@
 /** Policies on a table whose RLS is off are never evaluated: they protect nothing. */
 import type { AuditRule } from '../model.js';
-import { finding, isManaged, quoted, tableName } from './helpers.js';
+import { finding, isManaged, sqlRelation, tableName } from './helpers.js';
 
 export const policyExistsRlsDisabled: AuditRule = {
   id: 'policy-exists-rls-disabled',
@@ -16,7 +16,7 @@ export const policyExistsRlsDisabled: AuditRule = {
         object: tableName(r),
         objectType: 'table',
         message: `${tableName(r)} has ${r.policies.length} polic${r.policies.length === 1 ? 'y' : 'ies'} (${r.policies.map((p) => p.name).join(', ')}) but RLS is disabled, so none of them applies`,
-        fix: `ALTER TABLE ${quoted(tableName(r))} ENABLE ROW LEVEL SECURITY`,
+        fix: `ALTER TABLE ${sqlRelation(r)} ENABLE ROW LEVEL SECURITY`,
       }));
   },
 };

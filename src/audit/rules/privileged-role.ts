@@ -2,6 +2,7 @@
 import type { AuditRule } from '../model.js';
 import { DEFAULT_PRIVILEGED_ROLES } from '../model.js';
 import { finding } from './helpers.js';
+import { quoteIdent } from '../../core/sql.js';
 
 export const privilegedRole: AuditRule = {
   id: 'privileged-role',
@@ -20,7 +21,7 @@ export const privilegedRole: AuditRule = {
           object: r.name,
           objectType: 'role',
           message: `role ${r.name}${r.canLogin ? ' (can log in)' : ''} has ${what}: it bypasses every RLS policy`,
-          fix: `ALTER ROLE ${r.name} ${[r.superuser ? 'NOSUPERUSER' : '', r.bypassRls ? 'NOBYPASSRLS' : ''].filter(Boolean).join(' ')}, or list it in DBKIT_PRIVILEGED_ROLES if it is an admin role by design`,
+          fix: `ALTER ROLE ${quoteIdent(r.name)} ${[r.superuser ? 'NOSUPERUSER' : '', r.bypassRls ? 'NOBYPASSRLS' : ''].filter(Boolean).join(' ')}, or list it in DBKIT_PRIVILEGED_ROLES if it is an admin role by design`,
         });
       });
   },

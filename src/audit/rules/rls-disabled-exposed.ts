@@ -1,6 +1,6 @@
 /** A table the API roles can reach with RLS off: every row is theirs to read (and write, if granted). */
 import type { AuditRule } from '../model.js';
-import { clientRoles, finding, quoted, reachableBy, tableName } from './helpers.js';
+import { clientRoles, finding, sqlRelation, reachableBy, tableName, sqlRoles } from './helpers.js';
 
 export const rlsDisabledExposed: AuditRule = {
   id: 'rls-disabled-exposed',
@@ -19,7 +19,7 @@ export const rlsDisabledExposed: AuditRule = {
           object: tableName(r),
           objectType: 'table',
           message: `RLS is disabled on ${tableName(r)}, which ${roles.join(' and ')} can reach: every row is exposed`,
-          fix: `ALTER TABLE ${quoted(tableName(r))} ENABLE ROW LEVEL SECURITY (then add policies), or REVOKE ALL ON ${quoted(tableName(r))} FROM ${roles.join(', ')}`,
+          fix: `ALTER TABLE ${sqlRelation(r)} ENABLE ROW LEVEL SECURITY (then add policies), or REVOKE ALL ON ${sqlRelation(r)} FROM ${sqlRoles(roles)}`,
         })];
       });
   },

@@ -1,6 +1,6 @@
 /** The owner of a table bypasses its RLS unless it is FORCEd; an app connecting as the owner sees everything. */
 import type { AuditRule } from '../model.js';
-import { finding, isManaged, quoted, tableName } from './helpers.js';
+import { finding, isManaged, sqlRelation, tableName } from './helpers.js';
 
 export const rlsNotForced: AuditRule = {
   id: 'rls-not-forced',
@@ -16,7 +16,7 @@ export const rlsNotForced: AuditRule = {
         object: tableName(r),
         objectType: 'table',
         message: `${tableName(r)} has RLS enabled but not forced: its owner ${r.owner} bypasses every policy`,
-        fix: `ALTER TABLE ${quoted(tableName(r))} FORCE ROW LEVEL SECURITY`,
+        fix: `ALTER TABLE ${sqlRelation(r)} FORCE ROW LEVEL SECURITY`,
       }));
   },
 };

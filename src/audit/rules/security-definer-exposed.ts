@@ -4,7 +4,7 @@
  * (Supabase's recommended pattern for RLS helpers), it is not reachable that way: no finding.
  */
 import type { AuditRule } from '../model.js';
-import { finding, isExposed } from './helpers.js';
+import { finding, isExposed, sqlFunction, sqlRoles } from './helpers.js';
 
 export const securityDefinerExposed: AuditRule = {
   id: 'security-definer-exposed',
@@ -26,7 +26,7 @@ export const securityDefinerExposed: AuditRule = {
           objectType: 'function',
           splinter: roles.includes(settings.roles.anon) ? 'anon_security_definer_function_executable' : 'authenticated_security_definer_function_executable',
           message: `SECURITY DEFINER function ${signature} in API-exposed schema ${f.schema} is executable by ${roles.join(' and ')}`,
-          fix: `move it to a schema the API does not expose (e.g. private), or REVOKE EXECUTE ON FUNCTION ${signature} FROM PUBLIC, ${roles.join(', ')}`,
+          fix: `move it to a schema the API does not expose (e.g. private), or REVOKE EXECUTE ON FUNCTION ${sqlFunction(f)} FROM PUBLIC, ${sqlRoles(roles)}`,
         })];
       });
   },

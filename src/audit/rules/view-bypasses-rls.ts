@@ -1,6 +1,6 @@
 /** A view runs with its owner's rights unless security_invoker is set: readers bypass the RLS of the tables below. */
 import type { AuditRule } from '../model.js';
-import { clientRoles, finding, hasPrivilege, isExposed, quoted, tableName } from './helpers.js';
+import { clientRoles, finding, hasPrivilege, isExposed, sqlRelation, tableName } from './helpers.js';
 
 const INVOKER = ['security_invoker=true', 'security_invoker=on', 'security_invoker=1', 'security_invoker=yes'];
 
@@ -21,7 +21,7 @@ export const viewBypassesRls: AuditRule = {
           object: tableName(r),
           objectType: 'view',
           message: `view ${tableName(r)} is readable by ${roles.join(' and ')} and runs as its owner ${r.owner}: RLS of the tables it reads is bypassed`,
-          fix: `ALTER VIEW ${quoted(tableName(r))} SET (security_invoker = true)`,
+          fix: `ALTER VIEW ${sqlRelation(r)} SET (security_invoker = true)`,
         })];
       });
   },

@@ -18,6 +18,11 @@ describe('parseExpression (libpg_query)', () => {
     expect(callSites(bare).map((c) => c.wrapped)).toEqual([false]);
   });
 
+  it('an ARRAY(SELECT f()) without FROM is computed once per statement, like (SELECT f())', () => {
+    const e = parseExpression('mind_id = ANY (ARRAY(SELECT private.persona_mind_ids())) OR mind_id = ANY (ARRAY(SELECT m.id FROM public.minds m WHERE m.owner = auth.uid()))');
+    expect(callSites(e).map((c) => [c.name, c.wrapped])).toEqual([['private.persona_mind_ids', true], ['auth.uid', false]]);
+  });
+
   it('marks calls whose arguments use columns', () => {
     expect(callSites(parseExpression("lower(email) = current_setting('app.email', true)")).map((c) => [c.name, c.usesColumns])).toEqual([['lower', true], ['current_setting', false]]);
   });

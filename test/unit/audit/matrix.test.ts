@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { expectation, planMatrix, rowsOutcome, verdictOf } from '../../../src/audit/matrix.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadSqlParser } from '../../../src/core/sql-parse.ts';
+import { crossReferences, expectation, planMatrix, rowsOutcome, verdictOf } from '../../../src/audit/matrix.ts';
 import { resolveTenancy } from '../../../src/audit/tenancy.ts';
 import { compareDrift, type NormalisedDeclaration } from '../../../src/audit/drift.ts';
 import { toSarif } from '../../../src/audit/sarif.ts';
@@ -45,6 +46,32 @@ describe('isolation matrix expectations', () => {
     expect(cells).toHaveLength(132);
   });
 
+  it('references to the other tenant: planned for the tables whose foreign keys point into the map, tenants only', () => {
+    expect(expectation('tenant-a', 'reference-other', null)).toBe('deny');
+    expect(expectation('anon', 'reference-other', null)).toBeNull();
+    expect(expectation('service_role', 'reference-other', null)).toBeNull();
+    const t = resolveTenancy(tenancy, 'x');
+    const ref = (table: string, column: string) => ({ table, column, constraint: `${table}_${column}_fkey` });
+    const columns = new Map([
+      ['public.content_projects', [{ name: 'creator_mind_id', references: [ref('public.minds', 'id')] }, { name: 'persona_mind_id', references: [ref('public.minds', 'id')] }]],
+      // the composite key (project_id, parent_content_id) -> contents (project_id, id): project_id is the tenant column
+      ['public.contents', [{ name: 'project_id', references: [ref('public.content_projects', 'id'), ref('public.contents', 'project_id')] }, { name: 'parent_content_id', references: [ref('public.contents', 'id')] }]],
+      ['public.content_minds', [{ name: 'content_id', references: [ref('public.contents', 'id')] }, { name: 'mind_id', references: [ref('public.minds', 'id')] }, { name: 'role', references: [] }]],
+      ['public.content_tags', [{ name: 'content_id', references: [ref('public.contents', 'id')] }, { name: 'tag', references: [ref('public.tags_outside_the_map', 'name')] }]],
+    ]);
+    const refs = crossReferences(t, columns);
+    expect(refs.map((r) => `${r.table}.${r.column} -> ${r.target.table}.${r.target.column}`)).toEqual([
+      'public.content_projects.persona_mind_id -> public.minds.id',
+      'public.contents.parent_content_id -> public.contents.id',
+      'public.content_minds.mind_id -> public.minds.id',
+    ]);
+    const cells = planMatrix(t, refs);
+    expect(cells.filter((c) => c.operation === 'reference-other').map((c) => `${c.relation} ${c.identity}`)).toEqual([
+      'public.content_projects tenant-a', 'public.content_projects tenant-b', 'public.contents tenant-a', 'public.contents tenant-b', 'public.content_minds tenant-a', 'public.content_minds tenant-b',
+    ]);
+    expect(cells).toHaveLength(138);
+  });
+
   it('verdicts: more access than expected is a leak, less is blocked', () => {
     expect(verdictOf('deny', 'allow')).toBe('leak');
     expect(verdictOf('deny', 'partial')).toBe('leak');
@@ -58,6 +85,9 @@ describe('isolation matrix expectations', () => {
 });
 
 describe('policy drift', () => {
+  beforeAll(async () => {
+    await loadSqlParser();
+  });
   const declared = policies.filter((p) => p.table === 'public.minds').map((policy): NormalisedDeclaration => ({ policy, file: 'policies/creatoros.ts', using: 'true', withCheck: null, error: null }));
   const minds = (live: CatalogRelation['policies']): CatalogRelation => ({ schema: 'public', name: 'minds', kind: 'table', owner: 'postgres', ownerBypassesRls: true, rls: true, forceRls: true, options: [], columns: [], indexLeadingColumns: [], policies: live, privileges: {}, schemaUsage: {} });
   const live = { name: 'minds_read_directory', command: 'SELECT' as const, permissive: true, roles: ['authenticated'], using: 'true', withCheck: null };

@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { createPolicySql, dropPolicySql, POLCMD, POLICY_COMMANDS, type PolicyDefinition } from '../../../src/core/policy.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPolicySql, dropPolicySql, POLCMD, POLICY_COMMANDS, PolicySqlError, type PolicyDefinition } from '../../../src/core/policy.ts';
+import { loadSqlParser } from '../../../src/core/sql-parse.ts';
+
+beforeAll(async () => {
+  await loadSqlParser();
+});
 
 const base: PolicyDefinition = {
   name: 'contents_rw_mine',
@@ -39,10 +44,41 @@ describe('createPolicySql', () => {
   });
 });
 
+describe('createPolicySql refuses text that is not exactly the declared policy', () => {
+  const refused = (p: Partial<PolicyDefinition>) => {
+    try {
+      createPolicySql({ ...base, ...p });
+    } catch (error) {
+      expect(error).toBeInstanceOf(PolicySqlError);
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('an expression that closes the statement and adds others', () => {
+    expect(refused({ using: 'true); COMMIT; DROP TABLE public.x; CREATE POLICY zz ON public.minds USING (true', withCheck: null })).toMatch(
+      /^policy contents_rw_mine on public\.contents: its text makes 4 SQL statements, not one CREATE POLICY/,
+    );
+  });
+
+  it('an expression that adds a clause the declaration does not have', () => {
+    expect(refused({ using: 'true) WITH CHECK (true', withCheck: null })).toMatch(/a different WITH CHECK/);
+  });
+
+  it('an expression that is not valid SQL', () => {
+    expect(refused({ using: 'owner_id = ' })).toMatch(/is not valid SQL \(syntax error/);
+  });
+
+  it('a role that names the current user through a keyword stays that role name', () => {
+    expect(createPolicySql({ ...base, roles: ['current_user', 'user'], using: 'true', withCheck: null }).split('\n')[3]).toBe('  TO "current_user", "user"');
+  });
+});
+
 describe('dropPolicySql', () => {
   it('drops if it exists, with the same quoting', () => {
     expect(dropPolicySql(base)).toBe('DROP POLICY IF EXISTS contents_rw_mine ON public.contents');
     expect(dropPolicySql({ ...base, name: 'Mine', table: 'public.Contents' })).toBe('DROP POLICY IF EXISTS "Mine" ON public."Contents"');
+    expect(dropPolicySql({ ...base, name: 'select', table: 'public.user' })).toBe('DROP POLICY IF EXISTS "select" ON public."user"');
   });
 });
 

@@ -18,6 +18,7 @@ const OBSERVED: Observed = {
           { name: 'idx_content_projects_persona_mind', def: 'CREATE INDEX ...', valid: false },
         ],
         policies: [policy('a'), policy('b')],
+        constraints: [{ name: 'content_projects_pkey', type: 'p', def: 'PRIMARY KEY (id)' }],
         grants: ['postgres:SELECT', 'anon:SELECT', 'authenticated:INSERT*'],
       }),
       relation('public.contents', { rls: true, forceRls: false, policies: [policy('c')] }),
@@ -107,8 +108,15 @@ describe('validate: every kind of check', () => {
     expect(run({ kind: 'roles', label: 'l', roles: [{ name: 'postgres', bypassRls: true }, { name: 'anon', bypassRls: false }] })).toEqual({ ok: true, expected: '2/2', actual: '2/2' });
   });
 
+  it('policies and constraints: each named one present (or each absent) on its table', () => {
+    expect(run({ kind: 'policies', label: 'l', table: 'public.content_projects', names: ['a', 'b'], present: true })).toEqual({ ok: true, expected: '2/2', actual: '2/2' });
+    expect(run({ kind: 'policies', label: 'l', table: 'public.content_projects', names: ['a', 'z'], present: false })).toEqual({ ok: false, expected: '2/2', actual: '1/2' });
+    expect(run({ kind: 'constraints', label: 'l', table: 'public.content_projects', names: ['content_projects_pkey'], present: true })).toEqual({ ok: true, expected: '1/1', actual: '1/1' });
+    expect(run({ kind: 'constraints', label: 'l', table: 'public.gone', names: ['x_fkey'], present: true })).toEqual({ ok: false, expected: '1/1', actual: '0/1' });
+  });
+
   it('has a test above for each kind there is (checked by npm run typecheck)', () => {
-    expectTypeOf<CheckKind>().toEqualTypeOf<'relations' | 'columns' | 'indexes' | 'rls' | 'policyCount' | 'viewOption' | 'functions' | 'noGrant' | 'roles'>();
+    expectTypeOf<CheckKind>().toEqualTypeOf<'relations' | 'columns' | 'indexes' | 'rls' | 'policyCount' | 'policies' | 'constraints' | 'viewOption' | 'functions' | 'noGrant' | 'roles'>();
   });
 
   it('throws on a kind nobody handles (the switch ends in never)', () => {

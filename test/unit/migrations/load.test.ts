@@ -9,10 +9,11 @@ import { createPolicySql } from '../../../src/core/policy.ts';
 import { DbkitError } from '../../../src/errors.ts';
 import { lit } from '../../../migrations/support/provision.ts';
 import { policies } from '../../../policies/creatoros.ts';
+import { policies as attributionPolicies } from '../../../policies/creatoros-attribution.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MIGRATIONS_DIR = path.join(ROOT, 'migrations');
-const NAMES = ['20251028110000_supabase-compat', '20251028115000_creatoros-baseline', '20251028120000_mind-attribution', '20251028120001_kiss-rls'];
+const NAMES = ['20251028110000_supabase-compat', '20251028115000_creatoros-baseline', '20251028120000_mind-attribution', '20251028120001_kiss-rls', '20261130120000_same-tenant-references'];
 
 const undoOf = (name: string) => `DO $dbkit$
 DECLARE r record;
@@ -63,6 +64,10 @@ describe('the CreatorOS migrations, rendered offline', () => {
     expect(policies).toHaveLength(8);
     for (const p of policies) expect(sql).toContain(`EXECUTE ${lit(createPolicySql(p))};`);
     expect(sql.match(/EXECUTE 'CREATE POLICY /g)).toHaveLength(policies.length);
+    const references = migrations.find((m) => m.name === '20261130120000_same-tenant-references')!;
+    const later = (await renderMigration(references.module, 'up')).statements.join('\n');
+    expect(attributionPolicies).toHaveLength(2);
+    for (const p of attributionPolicies) expect(later).toContain(`EXECUTE ${lit(createPolicySql(p))};`);
   });
 
   it('have an SQL checksum: sha256 of up, a marker and down, the same on every render', async () => {

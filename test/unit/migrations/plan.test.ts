@@ -37,6 +37,12 @@ describe('planMigrations', () => {
     expect(planMigrations(FILES, [row('001_a', 'f-old', 's-old')]).drift.map((d) => d.kind)).toEqual(['file-edited']);
   });
 
+  it('a checksum an earlier dbkit recorded for the same SQL is not drift; any other is', () => {
+    const compatible = FILES.map((f) => ({ ...f, compatibleSqlChecksums: [`legacy-${f.name}`] }));
+    expect(planMigrations(compatible, [row('001_a', 'f-001_a', 'legacy-001_a')]).drift).toEqual([]);
+    expect(planMigrations(compatible, [row('001_a', 'f-001_a', 'legacy-002_b')]).drift.map((d) => d.kind)).toEqual(['sql-changed']);
+  });
+
   it('sql-changed: same file, different rendered SQL (an imported module changed)', () => {
     expect(planMigrations(FILES, [row('002_b', 'f-002_b', 's-old')]).drift).toEqual([
       { name: '002_b', kind: 'sql-changed', message: '002_b: the file is unchanged but the SQL it builds changed (a module it imports, such as policies/, was edited)' },
