@@ -103,7 +103,7 @@ describe.each(testServers())('policy text cannot run statements of its own ($nam
       set.add(
         '20260101000000_hostile-policy',
         `import type { MigrationBuilder } from 'node-pg-migrate';
-import { createPolicySql, dropPolicySql } from '../src/core/policy.ts';
+import { createPolicySql, dropPolicySql } from 'dbkit/migrate';
 import { policies } from '../policies/hostile.ts';
 export const up = (pgm: MigrationBuilder): void => { for (const p of policies) pgm.sql(createPolicySql(p)); };
 export const down = (pgm: MigrationBuilder): void => { for (const p of policies) pgm.sql(dropPolicySql(p)); };

@@ -5,6 +5,7 @@
  * prints, run as they are, are enough for the command to succeed; a permission error past
  * pre-flight is the user's to fix (exit 32, or the migration's own exit code) with its GRANT.
  */
+import { MIGRATION_NAMES } from '../helpers/migrations.ts';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,7 +107,7 @@ describe.each(testServers())('least-privilege roles on $name', (server) => {
     const url = reader.url(db.name);
     const status = await as(url, ['status', '--json']);
     expect(status.code, show(status)).toBe(0);
-    expect(parseJson<{ applied: unknown[] }>(status).applied.length).toBe(4);
+    expect(parseJson<{ applied: unknown[] }>(status).applied.length).toBe(MIGRATION_NAMES.length);
     const audit = await as(url, ['rls-audit', '--no-matrix', '--json']);
     expect(audit.code, show(audit)).toBe(0);
     expect(parseJson<AuditReport>(audit).findings.filter((f) => f.rule === 'policy-drift-changed' || f.rule === 'policy-drift-missing')).toEqual([]);

@@ -117,6 +117,17 @@ describe('lint rules on hand-built catalogs', () => {
     expect(rule('privileged-role').check(catalog([], { roles }), { ...settings, privilegedRoles: ['etl'] })).toEqual([]);
   });
 
+  it('privileged-role quotes a role named by a reserved word, as the fix line is pasted into psql (issue 9.13)', () => {
+    // A BYPASSRLS role is cluster-wide: created on a shared test server it would be a finding in
+    // every other audit running at the same time, so the hostile name is tested here, on the rule.
+    const roles = [{ name: 'user', superuser: false, bypassRls: true, canLogin: false }, { name: 'a"; drop role postgres; --', superuser: true, bypassRls: false, canLogin: true }];
+    const fixes = rule('privileged-role').check(catalog([], { roles }), settings).map((f) => f.fix);
+    expect(fixes).toEqual([
+      'ALTER ROLE "user" NOBYPASSRLS, or list it in DBKIT_PRIVILEGED_ROLES if it is an admin role by design',
+      'ALTER ROLE "a""; drop role postgres; --" NOSUPERUSER, or list it in DBKIT_PRIVILEGED_ROLES if it is an admin role by design',
+    ]);
+  });
+
   it('policy-column-unindexed: AND needs one indexed part, OR needs all arms', () => {
     const indexed = (c: string) => c === 'owner_id' || c === 'status';
     expect(indexUsability(parseExpression("owner_id = 1 OR (status = 'published' AND deleted_at IS NULL)"), indexed)).toEqual({ kind: 'ok' });
