@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   COURSE_INVALID: { exit: 25, summary: 'A course folder is malformed (bad YAML, a listed lesson file missing, duplicate slugs); it was not written, the other courses were.' },
   MISMATCH: { exit: 26, summary: 'dbkit verify found the course folders and the database disagree (missing, extra or changed contents, wrong parent or order).' },
   INTEGRITY: { exit: 27, summary: 'dbkit monitor found hierarchy problems (orphans, cycles, lessons outside modules) or tables without RLS.' },
+  HISTORY_CONFLICT: { exit: 28, summary: "dbkit's tracking and the history the folder's own tool keeps (node-pg-migrate's table, supabase_migrations) disagree about what is applied. Nothing was changed." },
+  MIGRATION_PARTIAL: { exit: 29, summary: 'A migration running outside a transaction (pgm.noTransaction()) failed after some of its steps committed; dbkit status marks it until it is resolved.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

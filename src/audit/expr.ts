@@ -3,7 +3,9 @@
  * native build, runs on Node 20) and reduced to a small tagged tree the rules reason about.
  * Nothing here matches text: `(select auth.uid()) = a OR auth.uid() = b` is two calls, one wrapped.
  */
-type ParseSync = typeof import('libpg-query').parseSync;
+import { initParser, parseSql } from '../core/pg-parser.js';
+
+export { initParser, parseSql };
 
 export type Expr =
   | { kind: 'bool'; op: 'and' | 'or'; args: Expr[] }
@@ -27,27 +29,6 @@ export interface SelectExpr {
 }
 
 type Raw = Record<string, unknown>;
-
-let loaded: Promise<void> | null = null;
-let parser: ParseSync | null = null;
-
-/**
- * Loads the WASM parser once (imported here, not at start-up: it costs a couple of hundred
- * milliseconds that `dbkit --help` should not pay); every other function here is synchronous after it.
- */
-export async function initParser(): Promise<void> {
-  loaded ??= import('libpg-query').then(async (mod) => {
-    await mod.loadModule();
-    parser = mod.parseSync;
-  });
-  return loaded;
-}
-
-/** The parser loaded by initParser(). */
-export function parseSql(sql: string): unknown {
-  if (!parser) throw new Error('initParser() must be awaited before parsing');
-  return parser(sql);
-}
 
 export class ExpressionSyntaxError extends Error {}
 
