@@ -119,7 +119,7 @@ const cannotInfer = (error: unknown) => error instanceof Error && error.message.
 async function reversibilityOf(module: MigrationModule, source: MigrationSource): Promise<Reversibility> {
   if (source.kind === 'sql' && source.format === 'supabase') return { kind: 'irreversible', why: 'Supabase CLI migrations are up-only' };
   if (module.down === false) {
-    return { kind: 'irreversible', why: source.kind === 'sql' ? 'it has no "-- Down Migration" section' : 'declared irreversible (export const down = false)' };
+    return { kind: 'irreversible', why: source.kind === 'sql' ? 'it has no "-- Down Migration" section' : 'declared irreversible: export const down = false' };
   }
   if (typeof module.down === 'function') return { kind: 'down' };
   try {

@@ -172,7 +172,7 @@ export function assertRevertible(toRevert: readonly string[], migrations: readon
   const restore = backup
     ? `restore the verified backup taken before ${oldest} was applied: dbkit restore ${backup.id} (into a new database; add --in-place to replace this one)`
     : `no verified dbkit backup was taken before ${oldest} was applied (dbkit backups lists them): restore one taken with other tools`;
-  throw new DbkitError('PREFLIGHT_FAILED', `cannot revert ${irreversible.map((name) => `${name} (${byName.get(name)?.why ?? 'declared irreversible (export const down = false)'})`).join(', ')}: rollback has no down to run`, {
+  throw new DbkitError('PREFLIGHT_FAILED', `cannot revert ${irreversible.map((name) => `${name} (${byName.get(name)?.why ?? 'declared irreversible: export const down = false'})`).join(', ')}: rollback has no down to run`, {
     hint: `${restore}${newer.length > 0 ? `; or revert only what came after it: dbkit rollback --to ${irreversible[0]}` : ''}. Nothing was changed.`,
   });
 }

@@ -237,7 +237,7 @@ describe('loadMigrations: what pre-flight learns about each migration', () => {
       return r.kind === 'irreversible' ? r.why : null;
     };
     expect(why('3_cannot_infer')).toMatch(/^it has no down, and node-pg-migrate cannot infer one/);
-    expect(why('4_declared')).toBe('declared irreversible (export const down = false)');
+    expect(why('4_declared')).toBe('declared irreversible: export const down = false');
     expect(why('6_sql_up_only')).toBe('it has no "-- Down Migration" section');
     expect(await renderMigration(loaded[4]!.module, 'down')).toEqual({ statements: ['-- Down Migration\nDROP TABLE e;'], transactional: true });
   });
