@@ -14,7 +14,7 @@ import { recordChecksumSql } from '../migrations/tracking.js';
 import { runMigrationSteps } from '../migrations/run.js';
 import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type MigrationContext } from '../migrations/context.js';
-import { describeHistory } from '../migrations/history.js';
+import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
@@ -177,7 +177,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
         if (plan.adopt.length > 0) {
           step = reporter.step('adopt');
           report.adopted = await adoptStep(session.client, context, state);
-          step.done(`recorded ${report.adopted.length} migration(s) applied by ${state.history?.source.kind} (${report.history}) as applied`);
+          step.done(`recorded ${report.adopted.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} (${report.history}) as applied`);
         }
         await recordUnrecorded(session.client, migrations, plan.unrecorded);
         const steps = new Map<string, ReturnType<Reporter['step']>>();
@@ -267,7 +267,7 @@ async function dryRun(client: pg.Client, context: MigrationContext, report: Appl
     report.pending = plan.pending.map((m) => m.name);
     report.adoptedChecksums = plan.unrecorded;
     report.history = state.history ? describeHistory(state.history.source) : null;
-    if (plan.adopt.length > 0) reporter.info(`Would adopt ${plan.adopt.length} migration(s) applied by ${state.history?.source.kind} (${report.history}): ${plan.adopt.map((a) => a.name).join(', ')}`);
+    if (plan.adopt.length > 0) reporter.info(`Would adopt ${plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} (${report.history}): ${plan.adopt.map((a) => a.name).join(', ')}`);
     const db = { query: (sql: string, values?: unknown[]) => ro.query(sql, values), select: async (sql: string, values?: unknown[]) => (await ro.query(sql, values)).rows };
     for (const migration of plan.pending) {
       const rendered = await renderMigration(migration.module, 'up', db);

@@ -15,6 +15,7 @@ import { runMigrationStep } from '../migrations/run.js';
 import { connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
+import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
@@ -183,7 +184,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       if (state.plan.adopt.length > 0) {
         step = reporter.step('adopt');
         report.adopted = await adoptStep(session.client, context, state);
-        step.done(`recorded ${state.plan.adopt.length} migration(s) applied by ${state.history?.source.kind} as applied, so that their downs can run`);
+        step.done(`recorded ${state.plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} as applied, so that their downs can run`);
       }
       const hooks = stepHooks(context, state, config);
       const migrations = context.migrations;

@@ -44,6 +44,9 @@ export function historySourceFor(format: FolderFormat, settings: { migrationsSch
 }
 
 export const describeHistory = (source: HistorySource) => `${source.schema}.${source.table}`;
+
+/** The tool that writes a history of this kind, for messages. */
+export const TOOL_NAMES: Record<HistoryKind, string> = { 'node-pg-migrate': 'node-pg-migrate', supabase: 'the Supabase CLI' };
 const qualified = (source: HistorySource) => `${quoteIdent(source.schema)}.${quoteIdent(source.table)}`;
 
 export interface HistoryEntry {
