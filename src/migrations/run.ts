@@ -13,6 +13,7 @@ import { invokeAction, renderMigration, type Direction, type LoadedMigration, ty
 import { forgetChecksumSql, recordChecksumSql, MIGRATIONS_TABLE, TRACKING_SCHEMA } from './tracking.js';
 import { MIGRATION_EXTENSIONS, runnerIgnorePattern, SQL_EXTENSION } from './files.js';
 import { checkSteps, describeControl, TRANSACTION_CONTROL_HINT } from './sql-guard.js';
+import { initParser } from '../core/pg-parser.js';
 import type { MigrationBuilder } from 'node-pg-migrate';
 
 /** A real connection that remembers the last statement sent, to point at the failing line. */
@@ -167,6 +168,8 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
   };
   const hooks = options.hooks ?? NO_HOOKS;
   const { runner } = await loadNodePgMigrate();
+  // guardBuilt parses what each migration builds.
+  await initParser();
   try {
     await runner({
       dbClient: recorder as unknown as pg.ClientBase,
