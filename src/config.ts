@@ -11,6 +11,9 @@ import { parse as parseDotenv } from 'dotenv';
 import { DbkitError } from './errors.js';
 import { parseDuration } from './core/duration.js';
 
+/** node-pg-migrate's default when no --ignore-pattern is given (migration.ts: `^\\..*`): dotfiles. */
+export const DEFAULT_IGNORE_PATTERN = '\\..*';
+
 export const BACKUP_STRATEGIES = ['auto', 'pg_dump', 'template'] as const;
 export type BackupStrategyChoice = (typeof BACKUP_STRATEGIES)[number];
 
@@ -20,6 +23,11 @@ export interface ResolvedConfig {
   databaseUrl: string | null;
   databaseUrlSource: SettingSource | 'none';
   migrationsDir: string;
+  /** node-pg-migrate's --ignore-pattern: a file whose whole name matches is not a migration. */
+  ignorePattern: string;
+  /** Where plain node-pg-migrate keeps its history (its --migrations-schema / --migrations-table). */
+  migrationsSchema: string;
+  migrationsTable: string;
   stateDir: string;
   backupDir: string;
   lockTimeoutMs: number;
@@ -75,6 +83,17 @@ function strategy(raw: string): Parsed<BackupStrategyChoice> {
   return BACKUP_STRATEGIES.includes(value) ? value : { error: `'${raw}' is not one of ${BACKUP_STRATEGIES.join(', ')}` };
 }
 
+/** A regular expression as node-pg-migrate builds it from --ignore-pattern: `^(pattern)$`. */
+function regex(raw: string): Parsed<string> {
+  if (raw === '') return { error: 'must not be empty' };
+  try {
+    new RegExp(`^${raw}$`);
+    return raw;
+  } catch (error) {
+    return { error: `not a regular expression: ${(error as Error).message}` };
+  }
+}
+
 function nameList(raw: string): Parsed<string[]> {
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = items.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$/.test(s));
@@ -85,6 +104,16 @@ function nameList(raw: string): Parsed<string[]> {
 export const SETTINGS = {
   databaseUrl: { key: 'databaseUrl', env: 'DATABASE_URL', flag: '--db <url>', defaultText: 'embedded cluster', description: 'PostgreSQL 15+ connection URL. Without one, dbkit uses its embedded PostgreSQL 17 under the state dir.', parse: text },
   migrationsDir: { key: 'migrationsDir', env: 'DBKIT_MIGRATIONS_DIR', flag: '--migrations-dir <dir>', defaultText: 'migrations', description: 'Folder of node-pg-migrate migrations (.ts or .js).', parse: text },
+  ignorePattern: {
+    key: 'ignorePattern',
+    env: 'DBKIT_IGNORE_PATTERN',
+    flag: '--ignore-pattern <regex>',
+    defaultText: '\\..* (dotfiles)',
+    description: "node-pg-migrate's --ignore-pattern: files in the migrations folder whose whole name matches this regular expression are not migrations.",
+    parse: regex,
+  },
+  migrationsSchema: { key: 'migrationsSchema', env: 'DBKIT_MIGRATIONS_SCHEMA', flag: '--migrations-schema <schema>', defaultText: 'public', description: "Schema of plain node-pg-migrate's history table (its --migrations-schema), which dbkit adopts and keeps in step.", parse: text },
+  migrationsTable: { key: 'migrationsTable', env: 'DBKIT_MIGRATIONS_TABLE', flag: '--migrations-table <table>', defaultText: 'pgmigrations', description: "Plain node-pg-migrate's history table (its --migrations-table), which dbkit adopts and keeps in step. dbkit's own tracking stays in schema dbkit.", parse: text },
   stateDir: { key: 'stateDir', env: 'DBKIT_STATE_DIR', flag: null, defaultText: '.dbkit', description: 'Where the embedded cluster and local backups live (git-ignored).', parse: text },
   backupDir: { key: 'backupDir', env: 'DBKIT_BACKUP_DIR', flag: '--backup-dir <dir>', defaultText: '<state dir>/backups', description: 'Where backup archives and manifests are written.', parse: text },
   lockTimeout: { key: 'lockTimeout', env: 'DBKIT_LOCK_TIMEOUT', flag: '--lock-timeout <duration>', defaultText: '5s', description: "Postgres lock_timeout for each migration: fail fast instead of queueing behind traffic.", parse: duration },
@@ -174,6 +203,9 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     databaseUrl: db?.value ?? null,
     databaseUrlSource: db?.source ?? 'none',
     migrationsDir: resolvePath(get('migrationsDir')?.value ?? 'migrations', cwd),
+    ignorePattern: get('ignorePattern')?.value ?? DEFAULT_IGNORE_PATTERN,
+    migrationsSchema: get('migrationsSchema')?.value ?? 'public',
+    migrationsTable: get('migrationsTable')?.value ?? 'pgmigrations',
     stateDir,
     backupDir: resolvePath(get('backupDir')?.value ?? path.join(stateDir, 'backups'), cwd),
     lockTimeoutMs: get('lockTimeout')?.value ?? 5_000,

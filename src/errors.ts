@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   COURSE_INVALID: { exit: 25, summary: 'A course folder is malformed (bad or oversized YAML, a listed lesson file missing, duplicate slugs, a file that leads outside the folder, is not a regular file or not UTF-8); it was not written, the other courses were.' },
   MISMATCH: { exit: 26, summary: 'dbkit verify found the course folders and the database disagree (missing, extra or changed contents, wrong parent or order).' },
   INTEGRITY: { exit: 27, summary: 'dbkit monitor found hierarchy problems (orphans, cycles, lessons outside modules) or tables without RLS.' },
+  HISTORY_CONFLICT: { exit: 28, summary: "dbkit's tracking and the history the folder's own tool keeps (node-pg-migrate's table, supabase_migrations) disagree about what is applied. Nothing was changed." },
+  MIGRATION_PARTIAL: { exit: 29, summary: 'A migration running outside a transaction (pgm.noTransaction()) failed after some of its steps committed; dbkit status marks it until it is resolved.' },
   PERMISSION_DENIED: { exit: 32, summary: 'The server refused an operation for lack of a privilege (SQLSTATE 42501) that pre-flight could not foresee; the message names the object, the hint the GRANT. The refused statement did not take effect.' },
   INIT_FAILED: { exit: 33, summary: 'dbkit init could not write a file (permissions, disk); the files it reports as written were written, nothing was overwritten.' },
   MIND_CONFLICT: { exit: 38, summary: 'dbkit minds add: the slug is taken by a different mind, or the user already has a mind. Nothing was changed.' },

@@ -9,11 +9,13 @@ import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
-import { listMigrationFiles } from '../migrations/files.js';
-import { loadMigrations, renderMigration, type LoadedMigration } from '../migrations/load.js';
+import { renderMigration, type LoadedMigration } from '../migrations/load.js';
 import { recordChecksumSql } from '../migrations/tracking.js';
 import { runMigrationSteps } from '../migrations/run.js';
-import { assertPlanRunnable, checkPrivileges, connectStep, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
+import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
+import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type MigrationContext } from '../migrations/context.js';
+import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
+import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import type { CheckResult } from '../core/validation.js';
@@ -58,6 +60,10 @@ export interface ApplyReport {
   pending: string[];
   /** Migrations applied without dbkit (no checksum yet): their checksum is recorded now. */
   adoptedChecksums: string[];
+  /** The history the folder's own tool keeps (public.pgmigrations, supabase_migrations.schema_migrations), kept in step; null when none. */
+  history: string | null;
+  /** Migrations that tool applied, recorded in dbkit's tracking (adopted) before anything ran. */
+  adopted: string[];
   backup: BackupSummary | null;
   backupSkipped: boolean;
   migrations: MigrationResult[];
@@ -84,6 +90,8 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       applied: [],
       pending: [],
       adoptedChecksums: [],
+      history: null,
+      adopted: [],
       backup: null,
       backupSkipped: !options.backup,
       migrations: [],
@@ -91,26 +99,28 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       error: null,
       durationMs: 0,
     };
-    let migrations: LoadedMigration[];
+    let context: MigrationContext;
     let backupPlan: BackupPlan | null = null;
     try {
       step = reporter.step('pre-flight');
       try {
-        migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
+        context = await loadMigrationContext(config);
         if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-        await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: migrations });
+        await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: context.migrations });
       } catch (error) {
         step.fail();
         throw error;
       }
-      step.done(`${migrations.length} migrations loadable${backupPlan ? `; backup by ${backupPlan.strategy === 'pg_dump' ? `pg_dump ${backupPlan.dump.version}` : 'template copy'}` : ''}`);
+      step.done(`${context.migrations.length} migrations loadable${context.folder.format === 'supabase' ? ' (a Supabase CLI folder)' : ''}${backupPlan ? `; backup by ${backupPlan.strategy === 'pg_dump' ? `pg_dump ${backupPlan.dump.version}` : 'template copy'}` : ''}`);
+      reportFolderNotes(context, reporter);
     } catch (error) {
       await probe.end().catch(() => {});
       throw error;
     }
+    const migrations = context.migrations;
     if (options.dryRun) {
       try {
-        return await dryRun(probe, migrations, report, reporter, config, started);
+        return await dryRun(probe, context, report, reporter, config, started);
       } finally {
         await probe.end().catch(() => {});
       }
@@ -125,9 +135,10 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       async (session) => {
         step.done();
         step = reporter.step('plan');
-        let plan = await readPlan(session.client, migrations);
+        let state = await readState(session.client, context);
+        let plan = state.plan;
         try {
-          assertPlanRunnable(plan, config.migrationsDir, config.cwd);
+          assertRunnable(state, config);
         } catch (error) {
           step.fail();
           throw error;
@@ -135,9 +146,12 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
         report.applied = plan.applied;
         report.pending = plan.pending.map((m) => m.name);
         report.adoptedChecksums = plan.unrecorded;
-        step.done(plan.pending.length === 0 ? 'nothing pending' : `${plan.pending.length} pending, ${plan.applied.length} applied, no drift`);
+        report.history = state.history ? describeHistory(state.history.source) : null;
+        const adopting = plan.adopt.length > 0 ? `, ${plan.adopt.length} to adopt from ${report.history}` : '';
+        step.done(plan.pending.length === 0 ? `nothing pending${adopting}` : `${plan.pending.length} pending, ${plan.applied.length} applied${adopting}, no drift`);
         for (const m of plan.pending) reporter.info(`    ${m.name}`);
         if (plan.unrecorded.length > 0) reporter.warn(`${plan.unrecorded.length} applied migration(s) have no recorded checksum (applied without dbkit); recording the current files' checksums.`);
+        for (const p of state.partial) reporter.warn(`${p.name} failed part-way outside a transaction on ${p.failedAt} (${p.stepsCommitted} of ${p.stepsTotal} steps committed); it is ${p.direction === 'up' ? 'pending and runs again now' : 'still applied'}.`);
 
         if (plan.pending.length > 0 && backupPlan) {
           step = reporter.step('backup');
@@ -152,15 +166,22 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
           }
           if (backupPlan.strategy === 'template') {
             // The lock was let go while the database was copied: make sure nobody applied meanwhile.
-            plan = await readPlan(session.client, migrations);
+            state = await readState(session.client, context);
+            plan = state.plan;
             if (plan.pending.map((m) => m.name).join() !== report.pending.join()) {
               throw new DbkitError('LOCK_BUSY', 'the migration state changed while the backup was taken (another tool applied migrations)', { hint: 'nothing was applied; re-run dbkit apply' });
             }
           }
         }
 
+        if (plan.adopt.length > 0) {
+          step = reporter.step('adopt');
+          report.adopted = await adoptStep(session.client, context, state);
+          step.done(`recorded ${report.adopted.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} (${report.history}) as applied`);
+        }
         await recordUnrecorded(session.client, migrations, plan.unrecorded);
         const steps = new Map<string, ReturnType<Reporter['step']>>();
+        const backupId = report.backup?.id ?? null;
         const outcomes = await runMigrationSteps({
           client: session.client,
           migrationsDir: config.migrationsDir,
@@ -168,11 +189,15 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
           names: plan.pending.map((m) => m.name),
           direction: 'up',
           lockTimeoutMs: config.lockTimeoutMs,
+          hooks: stepHooks(context, state, config),
+          backupId,
           onStart: (name) => steps.set(name, reporter.step(name)),
-          onFinish: (outcome) => (outcome.status === 'failed' ? steps.get(outcome.name)?.fail('failed, rolled back') : steps.get(outcome.name)?.done()),
+          onFinish: (outcome) => (outcome.status === 'failed' ? steps.get(outcome.name)?.fail(failureLabel(outcome)) : steps.get(outcome.name)?.done()),
         });
         for (const outcome of outcomes) {
           if (outcome.status === 'failed' && outcome.error) {
+            const unrecorded = await recordPartialFailure(session.client, outcome, backupId);
+            if (unrecorded) reporter.warn(unrecorded);
             report.error = errorDocument(outcome.error);
             report.migrations.push({ name: outcome.name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
           } else {
@@ -224,14 +249,25 @@ async function validateApplied(client: pg.ClientBase, config: ResolvedConfig, ap
   return results;
 }
 
-async function dryRun(client: pg.Client, migrations: LoadedMigration[], report: ApplyReport, reporter: Reporter, config: ResolvedConfig, started: number): Promise<ApplyReport> {
+/** Files the folder's tool skips, and migrations that run outside a transaction: said before anything runs. */
+function reportFolderNotes(context: MigrationContext, reporter: Reporter): void {
+  for (const s of context.folder.skipped) reporter.info(`    skipped ${s.file}: ${s.reason}`);
+  for (const m of context.migrations.filter((x) => x.transactional === false)) {
+    reporter.warn(`${m.name} runs outside a transaction (pgm.noTransaction()): if it fails half-way, its first statements stay applied.`);
+  }
+}
+
+async function dryRun(client: pg.Client, context: MigrationContext, report: ApplyReport, reporter: Reporter, config: ResolvedConfig, started: number): Promise<ApplyReport> {
   // Everything here runs in a READ ONLY transaction: not even dbkit's own bookkeeping is created.
   await withReadOnly(client, async (ro) => {
-    const plan = await readPlan(ro, migrations);
-    assertPlanRunnable(plan, config.migrationsDir, config.cwd);
+    const state = await readState(ro, context);
+    const plan = state.plan;
+    assertRunnable(state, config);
     report.applied = plan.applied;
     report.pending = plan.pending.map((m) => m.name);
     report.adoptedChecksums = plan.unrecorded;
+    report.history = state.history ? describeHistory(state.history.source) : null;
+    if (plan.adopt.length > 0) reporter.info(`Would adopt ${plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} (${report.history}): ${plan.adopt.map((a) => a.name).join(', ')}`);
     const db = { query: (sql: string, values?: unknown[]) => ro.query(sql, values), select: async (sql: string, values?: unknown[]) => (await ro.query(sql, values)).rows };
     for (const migration of plan.pending) {
       const rendered = await renderMigration(migration.module, 'up', db);
@@ -264,7 +300,7 @@ export function registerApply(program: Command): void {
     .description('Apply pending migrations: pre-flight, lock, drift check, verified backup, one transaction per migration, validation counts.')
     .option('--dry-run', 'print the SQL each pending migration would run; change nothing at all', false)
     .option('--no-backup', 'skip the pre-apply backup (said loudly; not recommended)');
-  for (const name of ['backupStrategy', 'migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
+  for (const name of ['backupStrategy', 'migrationsDir', 'ignorePattern', 'migrationsSchema', 'migrationsTable', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document (shape in README) instead of progress lines')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit apply                      # embedded PostgreSQL, zero configuration\n  $ DATABASE_URL=postgres://... npx dbkit apply --dry-run\n  $ npx dbkit apply --db "$DATABASE_URL" --lock-timeout 3s --json')

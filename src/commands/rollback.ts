@@ -10,12 +10,14 @@ import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
-import { listMigrationFiles } from '../migrations/files.js';
-import { loadMigrations, type LoadedMigration } from '../migrations/load.js';
-import type { Drift, MigrationPlan } from '../migrations/plan.js';
+import type { Drift } from '../migrations/plan.js';
 import { runMigrationStep } from '../migrations/run.js';
-import { assertPlanRunnable, checkPrivileges, connectStep, loadExpectations, readPlan, runValidation, withMigrationLock } from '../migrations/session.js';
-import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type RollbackSelection } from '../migrations/rollback-plan.js';
+import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
+import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
+import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
+import { TOOL_NAMES } from '../migrations/history.js';
+import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
+import { listManifests } from '../backup/manifest.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
 import type { CheckResult, ValidationTarget } from '../core/validation.js';
 import { formatDuration } from '../core/duration.js';
@@ -58,6 +60,8 @@ export interface RollbackReport {
   applied: string[];
   /** Drifted migrations that --force went past. */
   drift: Drift[];
+  /** Migrations the folder's own tool applied, recorded in dbkit's tracking (adopted) before reverting. */
+  adopted: string[];
   backup: BackupSummary | null;
   backupSkipped: boolean;
   migrations: RollbackMigrationResult[];
@@ -66,9 +70,9 @@ export interface RollbackReport {
   durationMs: number;
 }
 
-function checkRunnable(plan: MigrationPlan<LoadedMigration>, config: ResolvedConfig, force: boolean): void {
+function checkRunnable(state: DatabaseState, config: ResolvedConfig, force: boolean): void {
   try {
-    assertPlanRunnable(plan, config.migrationsDir, config.cwd, force);
+    assertRunnable(state, config, force);
   } catch (error) {
     if (error instanceof DbkitError && error.code === 'DRIFT') {
       throw new DbkitError('DRIFT', error.message, { hint: 'restore the original file (git checkout) and retry, or pass --force to run the downs of the files as they are now. Nothing was changed.' });
@@ -77,10 +81,16 @@ function checkRunnable(plan: MigrationPlan<LoadedMigration>, config: ResolvedCon
   }
 }
 
-function revertPlan(plan: MigrationPlan<LoadedMigration>, migrations: readonly LoadedMigration[], selection: RollbackSelection) {
-  const rollback = planRollback(plan.applied, migrations.map((m) => m.name), selection);
-  assertRevertible(rollback.toRevert, migrations.map((m) => ({ name: m.name, irreversible: m.module.down === false })));
+function revertPlan(state: DatabaseState, context: MigrationContext, selection: RollbackSelection, backups: readonly BackupRef[]) {
+  const rollback = planRollback(state.plan.applied, context.migrations.map((m) => m.name), selection);
+  const migrations = context.migrations.map((m) => ({ name: m.name, irreversible: m.reversibility.kind === 'irreversible', ...(m.reversibility.kind === 'irreversible' ? { why: m.reversibility.why } : {}) }));
+  assertRevertible(rollback.toRevert, migrations, { applied: state.plan.applied, backups });
   return rollback;
+}
+
+/** Verified backups of this database, newest first, as the refusal to cross an irreversible migration names them. */
+function backupsOf(config: ResolvedConfig, target: DatabaseTarget): BackupRef[] {
+  return listManifests(config.backupDir).filter((m) => m.source.database === target.databaseName && m.source.kind === target.kind);
 }
 
 /** 'database "shop" on db.example.com:5432': names the database without echoing any secret. */
@@ -113,6 +123,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       toRevert: [],
       applied: [],
       drift: [],
+      adopted: [],
       backup: null,
       backupSkipped: !options.backup,
       migrations: [],
@@ -120,20 +131,20 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       error: null,
       durationMs: 0,
     };
-    let migrations: LoadedMigration[];
+    let context: MigrationContext;
     let backupPlan: BackupPlan | null = null;
     step = reporter.step('pre-flight');
     try {
-      migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
+      context = await loadMigrationContext(config);
       await checkPrivileges(probe, server, { access: 'read', backup: null, purpose: 'dbkit rollback' });
-      const plan = await readPlan(probe, migrations);
-      checkRunnable(plan, config, options.force);
-      const rollback = revertPlan(plan, migrations, options.selection);
+      const state = await readState(probe, context);
+      checkRunnable(state, config, options.force);
+      const rollback = revertPlan(state, context, options.selection, backupsOf(config, target));
       report.selection = rollback.selection;
       report.appliedBefore = rollback.applied;
       report.toRevert = rollback.toRevert;
       report.applied = rollback.applied;
-      report.drift = plan.drift;
+      report.drift = state.plan.drift;
       if (options.backup && rollback.toRevert.length > 0) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
       if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backup: backupPlan, purpose: 'dbkit rollback' });
     } catch (error) {
@@ -158,19 +169,27 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
     return withMigrationLock(target, lockOptions, async (session) => {
       step.done();
       // What was shown (and confirmed) must still be what will happen.
-      const assertUnchanged = async (when: string) => {
-        const plan = await readPlan(session.client, migrations);
-        checkRunnable(plan, config, options.force);
-        if (revertPlan(plan, migrations, options.selection).toRevert.join() !== report.toRevert.join()) {
+      const assertUnchanged = async (when: string): Promise<DatabaseState> => {
+        const state = await readState(session.client, context);
+        checkRunnable(state, config, options.force);
+        if (revertPlan(state, context, options.selection, backupsOf(config, target)).toRevert.join() !== report.toRevert.join()) {
           throw new DbkitError('LOCK_BUSY', `the applied migrations changed ${when} (another dbkit or migration tool ran meanwhile)`, { hint: 'nothing was rolled back; run dbkit status, then re-run dbkit rollback' });
         }
+        return state;
       };
-      await assertUnchanged('since the plan was made');
+      let state = await assertUnchanged('since the plan was made');
       if (backupPlan) {
         const { manifest } = await backupInSession(session, { config, target, server, plan: backupPlan, reason: 'rollback', migrations: report.appliedBefore }, reporter);
         report.backup = backupSummary(manifest);
-        await assertUnchanged('while the backup was taken');
+        state = await assertUnchanged('while the backup was taken');
       }
+      if (state.plan.adopt.length > 0) {
+        step = reporter.step('adopt');
+        report.adopted = await adoptStep(session.client, context, state);
+        step.done(`recorded ${state.plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} as applied, so that their downs can run`);
+      }
+      const hooks = stepHooks(context, state, config);
+      const migrations = context.migrations;
       const expectations = await loadExpectations(config.migrationsDir);
       let stopped = false;
       for (const name of report.toRevert) {
@@ -180,12 +199,15 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
           continue;
         }
         step = reporter.step(`revert ${name}`);
-        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs });
+        const backupId = report.backup?.id ?? null;
+        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs, hooks, backupId });
         if (outcome.status === 'failed' && outcome.error) {
           stopped = true;
+          const unrecorded = await recordPartialFailure(session.client, outcome, backupId);
+          if (unrecorded) reporter.warn(unrecorded);
           report.error = errorDocument(outcome.error);
           report.migrations.push({ name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
-          step.fail('failed, rolled back: the database is exactly as it was before this down');
+          step.fail(outcome.transactional ? 'failed, rolled back: the database is exactly as it was before this down' : failureLabel(outcome));
           continue;
         }
         report.migrations.push({ name, status: 'reverted', durationMs: outcome.durationMs });
@@ -197,7 +219,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
           report.error = validationError(checks, `after reverting ${name}; stopped there`, report.backup);
         }
       }
-      report.applied = (await readPlan(session.client, migrations)).applied;
+      report.applied = (await readState(session.client, context)).plan.applied;
       const known = new Set(migrations.map((m) => m.name));
       const remaining = report.applied.filter((n) => known.has(n)).map((migration) => ({ migration, when: 'applied' as const }));
       const checks = await validateStep(session.client, expectations, remaining, reporter, 'validation of what stays applied');
@@ -253,7 +275,7 @@ export function registerRollback(program: Command): void {
     .option('--force', 'revert even when applied migration files were edited since (their current down runs)', false)
     .option('-y, --yes', 'do not ask for confirmation (required when not in an interactive terminal)', false)
     .option('--no-backup', 'skip the backup taken first (said loudly; not recommended)');
-  for (const name of ['backupStrategy', 'migrationsDir', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
+  for (const name of ['backupStrategy', 'migrationsDir', 'ignorePattern', 'migrationsSchema', 'migrationsTable', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document (shape in README) instead of progress lines')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit rollback                                   # the last migration, after a prompt\n  $ npx dbkit rollback --to 20251028120000_mind-attribution --yes\n  $ npx dbkit rollback --all --yes --json --db "$DATABASE_URL"')

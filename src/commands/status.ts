@@ -9,11 +9,13 @@ import type { Reporter } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { schemaSnapshot } from '../db/fingerprint.js';
-import { listMigrationFiles } from '../migrations/files.js';
-import { loadMigrations } from '../migrations/load.js';
-import { readApplied } from '../migrations/tracking.js';
-import { planMigrations, type Drift } from '../migrations/plan.js';
+import type { Drift, OutOfOrder } from '../migrations/plan.js';
 import { checkPrivileges, connectChecked, loadExpectations, runValidation } from '../migrations/session.js';
+import { loadMigrationContext, readState, type DatabaseState } from '../migrations/context.js';
+import { describeHistory } from '../migrations/history.js';
+import { readAdoptionMarks } from '../migrations/adopt.js';
+import type { PartialMark } from '../migrations/partial.js';
+import type { SkippedFile } from '../migrations/files.js';
 import { listManifests } from '../backup/manifest.js';
 import type { CheckResult } from '../core/validation.js';
 import { formatBytes } from '../core/duration.js';
@@ -33,25 +35,56 @@ export interface StatusReport {
   ok: boolean;
   database: { url: string; kind: DatabaseTarget['kind']; name: string };
   server: { version: string; versionNum: number };
-  applied: { name: string; appliedAt: string }[];
+  applied: AppliedStatus[];
   pending: string[];
   drift: Drift[];
   unrecorded: string[];
+  /** The history the folder's own tool keeps (public.pgmigrations, supabase_migrations.schema_migrations); null when none. */
+  history: string | null;
+  /** Applied according to dbkit's tracking but missing from that history. */
+  historyConflicts: string[];
+  /** Pending migrations that sort before an applied one (apply refuses them). */
+  outOfOrder: OutOfOrder[];
+  /** Migrations that failed part-way outside a transaction: between states until resolved. */
+  partial: PartialMark[];
+  /** Files in the folder that its tool skips (Supabase CLI naming rule). */
+  skipped: SkippedFile[];
   rls: { tables: number; withRls: number; forced: number; policies: number; byTable: TableRlsStatus[] };
   lastBackup: { id: string; createdAt: string; strategy: string; sizeBytes: number; verified: boolean } | null;
   validation: CheckResult[];
   error: ErrorDocument | null;
 }
 
+export interface AppliedStatus {
+  name: string;
+  /** When it was applied (by the other tool, for an adopted migration, when that tool recorded it). */
+  appliedAt: string | null;
+  /** Applied by the folder's own tool: adopted from its history; recorded: already in dbkit's tracking (else the next apply records it). */
+  adopted: { from: string; recorded: boolean } | null;
+}
+
+function appliedStatus(state: DatabaseState, marks: ReadonlyMap<string, string>): AppliedStatus[] {
+  const foreignTime = new Map(state.history?.entries.map((e) => [e.key, e.appliedAt]) ?? []);
+  const history = state.history ? describeHistory(state.history.source) : null;
+  const recorded = state.tracked.map((row) => {
+    const from = marks.get(row.name);
+    return { name: row.name, appliedAt: (from ? foreignTime.get(row.name) : null) ?? row.runOn, adopted: from ? { from, recorded: true } : null };
+  });
+  const toAdopt = state.plan.adopt.map((a) => ({ name: a.name, appliedAt: a.appliedAt, adopted: { from: history ?? '', recorded: false } }));
+  return [...recorded, ...toAdopt];
+}
+
 export async function readStatus(config: ResolvedConfig, reporter: Reporter): Promise<StatusReport> {
   return withDatabaseTarget(config, reporter, async (target) => {
     const { client, server } = await connectChecked(target);
     try {
-      const migrations = await loadMigrations(listMigrationFiles(config.migrationsDir, config.cwd), config.cwd);
+      const context = await loadMigrationContext(config);
+      const migrations = context.migrations;
       await checkPrivileges(client, server, { access: 'read', backup: null, purpose: 'dbkit status' });
       return await withReadOnly(client, async (ro) => {
-        const appliedRows = await readApplied(ro);
-        const plan = planMigrations(migrations, appliedRows);
+        const state = await readState(ro, context);
+        const { plan } = state;
+        const applied = appliedStatus(state, await readAdoptionMarks(ro));
         const snapshot = await schemaSnapshot(ro);
         const byTable = snapshot.relations
           .filter((r) => (r.kind === 'r' || r.kind === 'p') && r.name.startsWith('public.'))
@@ -59,18 +92,33 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
         const expectations = await loadExpectations(config.migrationsDir);
         const validation = await runValidation(ro, expectations, plan.applied.filter((n) => migrations.some((m) => m.name === n)).map((migration) => ({ migration, when: 'applied' as const })));
         const backup = listManifests(config.backupDir).find((m) => m.source.database === target.databaseName && m.source.kind === target.kind) ?? null;
+        const history = state.history ? describeHistory(state.history.source) : null;
         let error: ErrorDocument | null = null;
         if (plan.drift.length > 0) error = errorDocument(new DbkitError('DRIFT', `${plan.drift.length} applied migration(s) drifted: ${plan.drift.map((d) => d.message).join('; ')}`));
-        else if (validation.some((v) => !v.ok)) error = errorDocument(new DbkitError('VALIDATION_FAILED', `validation failed: ${validation.filter((v) => !v.ok).map((v) => v.label).join('; ')}`));
+        else if (plan.historyConflicts.length > 0) {
+          error = errorDocument(new DbkitError('HISTORY_CONFLICT', `${plan.historyConflicts.join(', ')}: applied according to dbkit's tracking but not according to ${history}`, { hint: 'dbkit apply and rollback refuse until the two agree; see README "Adopting an existing project"' }));
+        } else if (state.partial.length > 0) {
+          const p = state.partial[0]!;
+          error = errorDocument(
+            new DbkitError('MIGRATION_PARTIAL', `${state.partial.map((m) => m.name).join(', ')} failed part-way outside a transaction: ${p.stepsCommitted} of ${p.stepsTotal} steps committed`, {
+              hint: p.backupId ? `restore the backup taken before it (dbkit restore ${p.backupId} --in-place), or finish or undo those steps by hand and run dbkit ${p.direction === 'up' ? 'apply' : 'rollback'} again` : `finish or undo those steps by hand, or restore a backup taken before it, and run dbkit ${p.direction === 'up' ? 'apply' : 'rollback'} again`,
+            }),
+          );
+        } else if (validation.some((v) => !v.ok)) error = errorDocument(new DbkitError('VALIDATION_FAILED', `validation failed: ${validation.filter((v) => !v.ok).map((v) => v.label).join('; ')}`));
         return {
           command: 'status' as const,
           ok: error === null,
           database: databaseFacts(target),
           server: { version: server.version, versionNum: server.versionNum },
-          applied: appliedRows.map((a) => ({ name: a.name, appliedAt: a.runOn })),
+          applied,
           pending: plan.pending.map((m) => m.name),
           drift: plan.drift,
           unrecorded: plan.unrecorded,
+          history,
+          historyConflicts: plan.historyConflicts,
+          outOfOrder: plan.outOfOrder,
+          partial: state.partial,
+          skipped: context.folder.skipped,
           rls: {
             tables: byTable.length,
             withRls: byTable.filter((t) => t.rls).length,
@@ -92,13 +140,24 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
 export function renderStatus(report: StatusReport, reporter: Reporter): void {
   const c = reporter.color;
   reporter.info(`${c.bold('Database')}  ${report.database.url}${report.database.kind === 'embedded' ? ' (embedded)' : ''}, PostgreSQL ${report.server.version}`);
-  reporter.info(`${c.bold('Migrations')}  ${report.applied.length} applied, ${report.pending.length} pending`);
+  const adopted = report.applied.filter((a) => a.adopted).length;
+  reporter.info(`${c.bold('Migrations')}  ${report.applied.length} applied${adopted > 0 ? ` (${adopted} adopted)` : ''}, ${report.pending.length} pending${report.history ? `; history kept in step with ${report.history}` : ''}`);
+  for (const s of report.skipped) reporter.info(`  ${c.dim(`- ${printable(s.file)}  skipped: ${printable(s.reason)}`)}`);
   for (const a of report.applied) {
     const drift = report.drift.find((d) => d.name === a.name);
+    const conflict = report.historyConflicts.includes(a.name);
+    const mark = a.adopted ? c.cyan(`  adopted from ${printable(a.adopted.from)}${a.adopted.recorded ? '' : ' (recorded by the next dbkit apply)'}`) : '';
     // Migration and table names, backup ids and labels come from the database and files: printed through printable.
-    reporter.info(`  ${drift ? c.red('✗') : c.green('✓')} ${printable(a.name)}  ${c.dim(printable(a.appliedAt))}${drift ? c.red(`  DRIFT: ${printable(drift.message)}`) : ''}`);
+    reporter.info(`  ${drift || conflict ? c.red('✗') : c.green('✓')} ${printable(a.name)}  ${c.dim(printable(a.appliedAt ?? ''))}${mark}${drift ? c.red(`  DRIFT: ${printable(drift.message)}`) : ''}${conflict ? c.red(`  not in ${printable(report.history ?? '')}`) : ''}`);
   }
-  for (const name of report.pending) reporter.info(`  ${c.yellow('·')} ${printable(name)}  ${c.dim('pending')}`);
+  for (const d of report.drift.filter((x) => !report.applied.some((a) => a.name === x.name))) reporter.info(`  ${c.red('✗')} ${printable(d.message)}`);
+  for (const p of report.partial) {
+    reporter.info(`  ${c.red('!')} ${printable(p.name)}  ${c.red(`failed part-way outside a transaction (${p.direction}) at ${printable(p.failedAt)}: ${p.stepsCommitted} of ${p.stepsTotal} steps committed`)}`);
+  }
+  for (const name of report.pending) {
+    const early = report.outOfOrder.find((o) => o.name === name);
+    reporter.info(`  ${c.yellow('·')} ${printable(name)}  ${c.dim('pending')}${early ? c.red(`  sorts before ${printable(early.before)}, which is applied`) : ''}`);
+  }
   const r = report.rls;
   reporter.info(`${c.bold('RLS')}  ${r.withRls}/${r.tables} public tables with RLS (${r.forced} forced), ${r.policies} policies`);
   for (const t of r.byTable) reporter.info(`  ${t.rls ? c.green('on ') : c.yellow('off')} ${t.forced ? 'forced' : '      '} ${String(t.policies).padStart(2)} policies  ${printable(t.table)}`);
@@ -113,8 +172,7 @@ export function renderStatus(report: StatusReport, reporter: Reporter): void {
 
 export function registerStatus(program: Command): void {
   const command = program.command('status').description('Show applied and pending migrations, drift, RLS and policy counts, the last backup and validation counts (read-only).');
-  settingOption(command, 'migrationsDir');
-  settingOption(command, 'backupDir');
+  for (const name of ['migrationsDir', 'ignorePattern', 'migrationsSchema', 'migrationsTable', 'backupDir'] as const) settingOption(command, name);
   command
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ npx dbkit status\n  $ npx dbkit status --db "$DATABASE_URL" --json')

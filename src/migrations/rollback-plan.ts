@@ -127,12 +127,35 @@ export function planRollback(applied: readonly string[], known: readonly string[
 
 export interface RevertibleMigration {
   name: string;
-  /** The author declared it irreversible (`export const down = false`). */
+  /** It has no down rollback can run: declared `down = false`, a down node-pg-migrate cannot infer, an up-only SQL migration. */
   irreversible: boolean;
+  /** Why, in words (shown in the refusal). */
+  why?: string;
 }
 
-/** Every migration to revert must have a file and a down; checked before anything changes. */
-export function assertRevertible(toRevert: readonly string[], migrations: readonly RevertibleMigration[]): void {
+/** A backup as the refusal needs it: what was applied when it was taken. */
+export interface BackupRef {
+  id: string;
+  verified: boolean;
+  /** Migrations applied when it was taken, in order. */
+  migrations: readonly string[];
+}
+
+/**
+ * The newest verified backup taken while `name` was not applied and everything applied was
+ * applied before it too: restoring it returns to a state before `name`. `backups` newest first.
+ */
+export function backupBefore(name: string, applied: readonly string[], backups: readonly BackupRef[]): BackupRef | null {
+  const index = applied.indexOf(name);
+  const before = index < 0 ? applied : applied.slice(0, index);
+  return backups.find((b) => b.verified && !b.migrations.includes(name) && b.migrations.length <= before.length && b.migrations.every((m, i) => before[i] === m)) ?? null;
+}
+
+/**
+ * Every migration to revert must have a file and a down; checked before anything changes. A
+ * migration without a down is refused with the backup to restore instead.
+ */
+export function assertRevertible(toRevert: readonly string[], migrations: readonly RevertibleMigration[], history: { applied: readonly string[]; backups: readonly BackupRef[] } = { applied: [], backups: [] }): void {
   const byName = new Map(migrations.map((m) => [m.name, m]));
   const missing = toRevert.filter((name) => !byName.has(name));
   if (missing.length > 0) {
@@ -141,9 +164,15 @@ export function assertRevertible(toRevert: readonly string[], migrations: readon
     });
   }
   const irreversible = toRevert.filter((name) => byName.get(name)?.irreversible);
-  if (irreversible.length > 0) {
-    throw new DbkitError('PREFLIGHT_FAILED', `cannot revert ${irreversible.join(', ')}: declared irreversible (export const down = false)`, {
-      hint: 'restore a backup taken before it was applied (dbkit backups, dbkit restore). Nothing was changed.',
-    });
-  }
+  if (irreversible.length === 0) return;
+  // toRevert is newest first: restoring to before the oldest irreversible one undoes them all.
+  const oldest = irreversible.at(-1)!;
+  const backup = backupBefore(oldest, history.applied, history.backups);
+  const newer = toRevert.slice(0, toRevert.indexOf(irreversible[0]!));
+  const restore = backup
+    ? `restore the verified backup taken before ${oldest} was applied: dbkit restore ${backup.id} (into a new database; add --in-place to replace this one)`
+    : `no verified dbkit backup was taken before ${oldest} was applied (dbkit backups lists them): restore one taken with other tools`;
+  throw new DbkitError('PREFLIGHT_FAILED', `cannot revert ${irreversible.map((name) => `${name} (${byName.get(name)?.why ?? 'declared irreversible: export const down = false'})`).join(', ')}: rollback has no down to run`, {
+    hint: `${restore}${newer.length > 0 ? `; or revert only what came after it: dbkit rollback --to ${irreversible[0]}` : ''}. Nothing was changed.`,
+  });
 }

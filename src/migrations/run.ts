@@ -1,56 +1,98 @@
 /**
  * Runs one migration, in one direction, through node-pg-migrate's programmatic runner (not a
  * fork): dbkit hands it an already-locked connection, and a loader that appends the checksum
- * bookkeeping to the migration so that it commits or rolls back together with the migration.
+ * bookkeeping (and the caller's hooks: the foreign history kept in step) to the migration so that
+ * it commits or rolls back together with the migration.
  */
 import { loadNodePgMigrate } from '../lazy.js';
 import type pg from 'pg';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import { locateInStatement } from '../core/sql-position.js';
-import type { Direction, LoadedMigration, MigrationAction, MigrationModule } from './load.js';
+import { invokeAction, renderMigration, type Direction, type LoadedMigration, type MigrationModule } from './load.js';
 import { forgetChecksumSql, recordChecksumSql, MIGRATIONS_TABLE, TRACKING_SCHEMA } from './tracking.js';
-import { MIGRATION_EXTENSIONS } from './files.js';
+import { MIGRATION_EXTENSIONS, runnerIgnorePattern, SQL_EXTENSION } from './files.js';
+import { checkSteps, describeControl, TRANSACTION_CONTROL_HINT } from './sql-guard.js';
+import { loadSqlParser } from '../core/sql-parse.js';
 import type { MigrationBuilder } from 'node-pg-migrate';
 
 /** A real connection that remembers the last statement sent, to point at the failing line. */
 export interface RecordingClient {
   query: pg.Client['query'];
   lastStatement(): string;
+  /** How many queries were sent so far. */
+  sent(): number;
 }
 
 export function recordingClient(client: pg.ClientBase): RecordingClient {
   let last = '';
+  let sent = 0;
   const query = ((textOrConfig: string | pg.QueryConfig, values?: unknown[]) => {
     last = typeof textOrConfig === 'string' ? textOrConfig : textOrConfig.text;
+    sent += 1;
     return client.query(textOrConfig as string, values as unknown[]);
   }) as pg.Client['query'];
-  return { query, lastStatement: () => last };
+  return { query, lastStatement: () => last, sent: () => sent };
 }
 
-async function invoke(action: MigrationAction, pgm: MigrationBuilder): Promise<void> {
-  if (action.length === 2) await new Promise<void>((resolve, reject) => Promise.resolve(action(pgm, resolve)).catch(reject));
-  else await action(pgm);
+/** SQL the caller adds to each migration's own transaction, before and after the migration's statements. */
+export interface StepHooks {
+  before(migration: LoadedMigration, direction: Direction): string[];
+  after(migration: LoadedMigration, direction: Direction): string[];
 }
 
-function withBookkeeping(migration: LoadedMigration, onBuild: (name: string) => void): MigrationModule {
+const NO_HOOKS: StepHooks = { before: () => [], after: () => [] };
+
+/** What a migration built, known once it is built and before any of it is sent. */
+interface Built {
+  transactional: boolean;
+  /** Steps sent before the migration's own (hooks). */
+  ownStart: number;
+  /** The migration's own steps. */
+  ownSteps: number;
+}
+
+/** The last line of defence for migrations that read the database while building (pre-flight checks the others). */
+function guardBuilt(migration: LoadedMigration, direction: Direction, pgm: MigrationBuilder, ownStart: number): Built {
+  const steps = pgm.getSqlSteps();
+  const check = checkSteps(steps.slice(ownStart));
+  if (check.control) {
+    throw new DbkitError('PREFLIGHT_FAILED', `${migration.name}: its ${direction} ${describeControl(check.control)}; nothing of it was run`, { hint: TRANSACTION_CONTROL_HINT });
+  }
+  return { transactional: pgm.isUsingTransaction(), ownStart, ownSteps: steps.length - ownStart };
+}
+
+function withBookkeeping(migration: LoadedMigration, hooks: StepHooks, onBuild: (name: string) => void, onBuilt: (built: Built) => void): MigrationModule {
   const { module, name, fileChecksum, sqlChecksum } = migration;
   const down = module.down;
+  const run = async (pgm: MigrationBuilder, direction: Direction, own: () => Promise<void>, bookkeeping: string) => {
+    onBuild(name);
+    const before = hooks.before(migration, direction);
+    for (const statement of before) pgm.sql(statement);
+    await own();
+    onBuilt(guardBuilt(migration, direction, pgm, before.length));
+    pgm.sql(bookkeeping);
+    for (const statement of hooks.after(migration, direction)) pgm.sql(statement);
+  };
   return {
     shorthands: module.shorthands,
-    up: async (pgm) => {
-      onBuild(name);
-      await invoke(module.up, pgm);
-      pgm.sql(recordChecksumSql(name, fileChecksum, sqlChecksum));
-    },
+    up: (pgm) => run(pgm, 'up', () => invokeAction(module.up, pgm), recordChecksumSql(name, fileChecksum, sqlChecksum)),
     down:
-      down === false
+      down === false || migration.reversibility.kind === 'irreversible'
         ? false
-        : async (pgm) => {
-            onBuild(name);
-            await invoke(down, pgm);
-            pgm.sql(forgetChecksumSql(name));
-          },
+        : (pgm) =>
+            run(
+              pgm,
+              'down',
+              async () => {
+                if (down) return invokeAction(down, pgm);
+                // No down: the one node-pg-migrate infers (the up in reverse mode), rendered as pre-flight checked it.
+                const inferred = await renderMigration(module, 'down');
+                if (!inferred.transactional) pgm.noTransaction();
+                for (const statement of inferred.statements) pgm.sql(statement);
+              },
+              forgetChecksumSql(name),
+            ),
   };
 }
 
@@ -60,6 +102,10 @@ export interface StepOutcome {
   status: 'applied' | 'reverted' | 'failed';
   durationMs: number;
   error?: DbkitError;
+  /** false: it ran outside a transaction (pgm.noTransaction()). */
+  transactional: boolean;
+  /** A failure outside a transaction after some of its steps committed. */
+  partial?: { stepsCommitted: number; stepsTotal: number; failedStatement: string };
 }
 
 export interface RunStepsOptions {
@@ -73,6 +119,10 @@ export interface RunStepsOptions {
   onStart?: (name: string) => void;
   onFinish?: (outcome: StepOutcome) => void;
   log?: (line: string) => void;
+  /** SQL added to each migration's transaction (the foreign history kept in step). */
+  hooks?: StepHooks;
+  /** The verified backup taken before this run, named in the recovery hint of a part-way failure. */
+  backupId?: string | null;
 }
 
 /**
@@ -88,10 +138,17 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
   const byPath = new Map(options.migrations.map((m) => [m.path, m]));
   const recorder = recordingClient(client);
   const log = options.log ?? (() => {});
-  let current: { name: string; started: number } | null = null;
+  type Current = { name: string; started: number; built: Built | null; sentBefore: number };
+  let current: Current | null = null;
   const finishCurrent = () => {
     if (!current) return;
-    const outcome: StepOutcome = { name: current.name, direction, status: direction === 'up' ? 'applied' : 'reverted', durationMs: performance.now() - current.started };
+    const outcome: StepOutcome = {
+      name: current.name,
+      direction,
+      status: direction === 'up' ? 'applied' : 'reverted',
+      durationMs: performance.now() - current.started,
+      transactional: current.built?.transactional ?? true,
+    };
     outcomes.push(outcome);
     options.onFinish?.(outcome);
     current = null;
@@ -101,10 +158,18 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
     finishCurrent();
     const expected = names[outcomes.length];
     if (name !== expected) throw new Error(`node-pg-migrate was about to run ${name} where dbkit planned ${expected ?? 'nothing'}; nothing of it was run`);
-    current = { name, started: performance.now() };
+    current = { name, started: performance.now(), built: null, sentBefore: recorder.sent() };
     options.onStart?.(name);
   };
+  const onBuilt = (built: Built) => {
+    if (!current) return;
+    current.built = built;
+    current.sentBefore = recorder.sent();
+  };
+  const hooks = options.hooks ?? NO_HOOKS;
   const { runner } = await loadNodePgMigrate();
+  // guardBuilt parses what each migration builds.
+  await loadSqlParser();
   try {
     await runner({
       dbClient: recorder as unknown as pg.ClientBase,
@@ -118,14 +183,16 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
       noLock: true,
       singleTransaction: false,
       checkOrder: true,
+      // The runner lists the folder itself: let it see exactly the files dbkit read.
+      ignorePattern: runnerIgnorePattern(options.migrations),
       migrationLoaderStrategies: [
         {
-          extensions: [...MIGRATION_EXTENSIONS],
+          extensions: [...MIGRATION_EXTENSIONS, SQL_EXTENSION],
           loader: async (paths: string[]) =>
             paths.map((p) => {
               const migration = byPath.get(p);
               if (!migration) throw new Error(`${p} appeared after dbkit read the migrations folder`);
-              return { id: p, filePaths: [p], actions: withBookkeeping(migration, onBuild) };
+              return { id: p, filePaths: [p], actions: withBookkeeping(migration, hooks, onBuild, onBuilt) };
             }),
         },
       ],
@@ -135,14 +202,26 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
   } catch (error) {
     // The runner leaves an external client inside the failed transaction: end it.
     await client.query('ROLLBACK').catch(() => {});
-    const failed: { name: string; started: number } = current ?? { name: names[outcomes.length] ?? names[0]!, started: performance.now() };
+    const failed: Current = (current as Current | null) ?? { name: names[outcomes.length] ?? names[0]!, started: performance.now(), built: null, sentBefore: recorder.sent() };
     current = null;
+    const transactional = failed.built?.transactional ?? true;
+    // Outside a transaction every step the server finished stays: the failing one is the last sent.
+    const partial =
+      !transactional && failed.built && !(error instanceof DbkitError)
+        ? {
+            stepsCommitted: Math.max(0, Math.min(recorder.sent() - failed.sentBefore - 1 - failed.built.ownStart, failed.built.ownSteps)),
+            stepsTotal: failed.built.ownSteps,
+            failedStatement: firstLine(recorder.lastStatement()),
+          }
+        : undefined;
     const outcome: StepOutcome = {
       name: failed.name,
       direction,
       status: 'failed',
       durationMs: performance.now() - failed.started,
-      error: describeFailure(error, failed.name, direction, recorder.lastStatement(), options.lockTimeoutMs),
+      transactional,
+      ...(partial ? { partial } : {}),
+      error: error instanceof DbkitError ? error : describeFailure(error, failed.name, direction, recorder.lastStatement(), options.lockTimeoutMs, partial, options.backupId ?? null),
     };
     outcomes.push(outcome);
     options.onFinish?.(outcome);
@@ -160,9 +239,10 @@ export async function runMigrationStep(options: RunStepOptions): Promise<StepOut
   return outcome!;
 }
 
-function describeFailure(error: unknown, name: string, direction: Direction, statement: string, lockTimeoutMs: number): DbkitError {
+function describeFailure(error: unknown, name: string, direction: Direction, statement: string, lockTimeoutMs: number, partial: StepOutcome['partial'], backupId: string | null): DbkitError {
   const pg = pgErrorInfo(error);
   const verb = direction === 'up' ? 'migration' : 'down of migration';
+  if (partial && partial.stepsCommitted > 0) return describePartial(error, name, direction, statement, partial, backupId);
   if (pg?.code === '55P03') {
     return new DbkitError('MIGRATION_FAILED', `${verb} ${name} could not take a lock within ${formatDuration(lockTimeoutMs)} (lock_timeout): another session holds a conflicting lock`, {
       pg,
@@ -177,9 +257,32 @@ function describeFailure(error: unknown, name: string, direction: Direction, sta
   const detail = [pg?.detail ? `detail: ${pg.detail}` : '', pg?.hint ? `hint: ${pg.hint}` : ''].filter(Boolean).join('\n  ');
   return new DbkitError('MIGRATION_FAILED', `${verb} ${name} failed: ${message}${where}${detail ? `\n  ${detail}` : ''}`, {
     pg,
-    hint: `${name} was rolled back: the database is exactly as it was before it`,
+    hint: partial ? `${name} ran outside a transaction but failed at its first step: nothing of it was applied` : `${name} was rolled back: the database is exactly as it was before it`,
     cause: error,
   });
+}
+
+/** A failure outside a transaction after some steps committed: say exactly what is certain and what is not. */
+function describePartial(error: unknown, name: string, direction: Direction, statement: string, partial: NonNullable<StepOutcome['partial']>, backupId: string | null): DbkitError {
+  const pg = pgErrorInfo(error);
+  const verb = direction === 'up' ? 'migration' : 'down of migration';
+  const where = pg?.position ? `\n${locateInStatement(statement, pg.position)}` : statement ? `\n  in: ${firstLine(statement)}` : '';
+  const state = direction === 'up' ? 'not recorded as applied' : 'still recorded as applied';
+  const restore = backupId ? `restore the verified backup taken before it (dbkit restore ${backupId} --in-place)` : 'restore a backup taken before it (dbkit backups lists them)';
+  const n = partial.stepsCommitted;
+  const what =
+    n >= partial.stepsTotal
+      ? `failed outside a transaction (pgm.noTransaction()) after all ${partial.stepsTotal} of its steps committed, while dbkit recorded it: ${errorMessage(error)}${where}\n  its steps stay in the database; ${name} is ${state}`
+      : `failed outside a transaction (pgm.noTransaction()) at step ${n + 1} of ${partial.stepsTotal}: ${errorMessage(error)}${where}\n  its first ${n} step${n === 1 ? '' : 's'} committed and stay in the database; step ${n + 1} and the rest did not run; ${name} is ${state}`;
+  return new DbkitError(
+    'MIGRATION_PARTIAL',
+    `${verb} ${name} ${what}`,
+    {
+      pg,
+      hint: `the database is between states: dbkit status marks ${name}. Either ${restore}, or finish or undo its first ${partial.stepsCommitted} step${partial.stepsCommitted === 1 ? '' : 's'} by hand and run dbkit ${direction === 'up' ? 'apply' : 'rollback'} again`,
+      cause: error,
+    },
+  );
 }
 
 function firstLine(text: string): string {

@@ -1,6 +1,6 @@
 /**
- * The pieces every command that changes the schema shares: pre-flight, the migration lock, the
- * plan read under it, and validation against the declared expectations.
+ * The pieces every command that changes the schema shares: pre-flight, the migration lock, and
+ * validation against the declared expectations (the plan read under the lock is in context.ts).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { validationSnapshot } from '../db/fingerprint.js';
 import type { Reporter } from '../output/terminal.js';
 import { maintenanceDatabase } from '../backup/template.js';
 import { rolesMentioned, validate, type CheckResult, type ExpectationSet, type ValidationTarget } from '../core/validation.js';
-import { planMigrations, type MigrationPlan } from './plan.js';
+import { planMigrations } from './plan.js';
 import { readApplied, TRACKING_SCHEMA } from './tracking.js';
 import { trackingNeeds, type TrackingAccess } from './privileges.js';
 import { assertPrivileges, missingPrivileges } from '../db/privileges.js';
@@ -78,7 +78,9 @@ export async function checkPrivileges(client: pg.ClientBase, server: ServerInfo,
   let backup = scope.backup;
   // Up to date needs only reading; when even that is missing, name everything a run would need.
   if (scope.access === 'write' && scope.onlyIfPending && (await missingPrivileges(client, trackingNeeds('read', exists))).missing.length === 0) {
-    const plan = await readPlan(client, scope.onlyIfPending);
+    // dbkit's own tracking only: a migration another tool applied still needs writing (adoption
+    // records it), so counting it as pending here asks for no less than the run needs.
+    const plan = planMigrations(scope.onlyIfPending, await readApplied(client));
     if (plan.pending.length === 0 && plan.unrecorded.length === 0) return;
     if (plan.pending.length === 0) backup = null;
   }
@@ -115,9 +117,12 @@ async function configureSession(client: pg.Client, options: LockOptions): Promis
   // Fail fast instead of queueing behind application traffic; and if dbkit itself dies (SIGKILL,
   // lost laptop), let the server notice within a second and roll the migration back instead of
   // running it to completion while holding its locks.
-  await client.query(
-    `SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}; SET client_connection_check_interval = 1000`,
-  );
+  await client.query(sessionSettingsSql(options));
+}
+
+/** The session settings every migration runs under (also re-applied after a Supabase migration's RESET ALL). */
+export function sessionSettingsSql(options: { lockTimeoutMs: number; statementTimeoutMs: number }): string {
+  return `SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}; SET client_connection_check_interval = 1000`;
 }
 
 /**
@@ -168,25 +173,6 @@ export async function withMigrationLock<T>(target: DatabaseTarget, options: Lock
   } finally {
     // inner() closes it; this covers failing before inner() ran.
     await connection?.end().catch(() => {});
-  }
-}
-
-export async function readPlan(client: pg.ClientBase, migrations: readonly LoadedMigration[]): Promise<MigrationPlan<LoadedMigration>> {
-  return planMigrations(migrations, await readApplied(client));
-}
-
-/** Refuses to go on when applied migrations drifted or pending ones are out of order. */
-export function assertPlanRunnable(plan: MigrationPlan<LoadedMigration>, migrationsDir: string, cwd: string, force = false): void {
-  if (plan.drift.length > 0 && !force) {
-    const dir = path.relative(cwd, migrationsDir) || migrationsDir;
-    throw new DbkitError('DRIFT', `applied migration${plan.drift.length > 1 ? 's' : ''} changed since ${plan.drift.length > 1 ? 'they were' : 'it was'} applied:\n  ${plan.drift.map((d) => `${dir}/${d.message}`).join('\n  ')}`, {
-      hint: 'restore the original file (git checkout), and put new changes in a new migration. Nothing was changed.',
-    });
-  }
-  if (plan.outOfOrder.length > 0) {
-    throw new DbkitError('PREFLIGHT_FAILED', `pending migration${plan.outOfOrder.length > 1 ? 's' : ''} ${plan.outOfOrder.join(', ')} sort${plan.outOfOrder.length > 1 ? '' : 's'} before migrations already applied`, {
-      hint: 'rename them with a later timestamp prefix so they run after what is applied. Nothing was changed.',
-    });
   }
 }
 

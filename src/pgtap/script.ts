@@ -4,7 +4,8 @@
  * is always rolled back), and every statement keeps its line for error messages. Splitting uses
  * the real PostgreSQL parser, so dollar quotes and semicolons in strings are handled.
  */
-import { initParser, parseSql } from '../audit/expr.js';
+import { loadSqlParser } from '../core/sql-parse.js';
+import { splitSql } from '../core/sql-split.js';
 
 export interface ScriptStatement {
   sql: string;
@@ -19,16 +20,8 @@ export interface PreparedScript {
   syntaxError: { message: string; line: number } | null;
 }
 
-const OWN_TRANSACTION = ['TRANS_STMT_BEGIN', 'TRANS_STMT_START', 'TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED'];
-
-function lineAt(bytes: Buffer, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < bytes.length; i += 1) if (bytes[i] === 0x0a) line += 1;
-  return line;
-}
-
 export async function prepareScript(text: string): Promise<PreparedScript> {
-  await initParser();
+  await loadSqlParser();
   const dropped: PreparedScript['dropped'] = [];
   const lines = text.split('\n').map((l, i) => {
     if (/^\s*\\/.test(l)) {
@@ -37,28 +30,15 @@ export async function prepareScript(text: string): Promise<PreparedScript> {
     }
     return l;
   });
-  const sql = lines.join('\n');
-  const bytes = Buffer.from(sql, 'utf8');
-  let tree: { stmts?: { stmt: Record<string, { kind?: string }>; stmt_location?: number; stmt_len?: number }[] };
-  try {
-    tree = parseSql(sql) as typeof tree;
-  } catch (error) {
-    const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition ?? 0;
-    return { statements: [], dropped, syntaxError: { message: (error as Error).message, line: lineAt(bytes, position) } };
-  }
+  const split = splitSql(lines.join('\n'));
+  if (!split.ok) return { statements: [], dropped, syntaxError: { message: split.message, line: split.line } };
   const statements: ScriptStatement[] = [];
-  for (const s of tree.stmts ?? []) {
-    const start = s.stmt_location ?? 0;
-    const end = s.stmt_len ? start + s.stmt_len : bytes.length;
-    const body = bytes.subarray(start, end).toString('utf8');
-    const leading = body.length - body.trimStart().length;
-    const line = lineAt(bytes, start + Buffer.byteLength(body.slice(0, leading)));
-    const transaction = s.stmt.TransactionStmt;
-    if (transaction && OWN_TRANSACTION.includes(transaction.kind ?? '')) {
-      dropped.push({ what: body.trim().split(/\s+/).slice(0, 2).join(' '), line });
+  for (const s of split.statements) {
+    if (s.transaction) {
+      dropped.push({ what: s.text.split(/\s+/).slice(0, 2).join(' '), line: s.line });
       continue;
     }
-    statements.push({ sql: body.trim(), line });
+    statements.push({ sql: s.text, line: s.line });
   }
   return { statements, dropped, syntaxError: null };
 }

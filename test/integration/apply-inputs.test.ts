@@ -75,15 +75,16 @@ describe.each(testServers())('apply inputs and refusals on $name', (server) => {
   it('refuses a migrations folder it cannot run, naming the problem, before any change', async () => {
     const scratch = copyMigrations();
     try {
-      writeFileSync(path.join(scratch.dir, '20261201000000_plain.sql'), 'SELECT 1;');
-      writeFileSync(path.join(scratch.dir, '20261201000001_no_down.ts'), "export const up = (pgm) => { pgm.sql('SELECT 1'); };\n");
+      writeFileSync(path.join(scratch.dir, 'notes.txt'), 'not a migration');
       const folder = await runCli(['apply', '--db', db.url, '--migrations-dir', scratch.dir]);
       expect(folder.code).toBe(7);
-      expect(folder.stderr).toContain('20261201000000_plain.sql: dbkit runs .ts and .js migrations only');
-      rmSync(path.join(scratch.dir, '20261201000000_plain.sql'));
-      const noDown = await runCli(['apply', '--db', db.url, '--migrations-dir', scratch.dir]);
-      expect(noDown.code).toBe(7);
-      expect(noDown.stderr).toContain('20261201000001_no_down.ts has no down: every migration needs a real down');
+      expect(folder.stderr).toContain('notes.txt: not a migration dbkit can run (.txt; migrations are .ts, .js or .sql)');
+      expect(folder.stderr).toContain('--ignore-pattern');
+      rmSync(path.join(scratch.dir, 'notes.txt'));
+      writeFileSync(path.join(scratch.dir, '20261201000001_commits.ts'), "export const up = (pgm) => { pgm.sql('SELECT 1'); pgm.sql('COMMIT'); };\nexport const down = false;\n");
+      const commits = await runCli(['apply', '--db', db.url, '--migrations-dir', scratch.dir]);
+      expect(commits.code).toBe(7);
+      expect(commits.stderr).toContain('20261201000001_commits.ts: its up commits (COMMIT/END) in step 2: COMMIT');
       expect(await appliedNames(db.url)).toEqual([]);
       const missing = await runCli(['apply', '--db', db.url, '--migrations-dir', path.join(cwd, 'nope')]);
       expect(missing.code).toBe(7);

@@ -39,6 +39,9 @@ const CASES: Record<SettingName, { field: keyof ResolvedConfig; raw: Record<Sour
     resolved: { flag: path.join(CWD, 'm-flag'), env: path.join(CWD, 'm-env'), dotenv: path.join(CWD, 'm-dotenv'), file: '/abs/m-file' },
     fallback: path.join(CWD, 'migrations'),
   },
+  ignorePattern: { field: 'ignorePattern', raw: { flag: '.*\\.md', env: 'package\\.json', dotenv: '_.*', file: '(?!\\d).*' }, resolved: { flag: '.*\\.md', env: 'package\\.json', dotenv: '_.*', file: '(?!\\d).*' }, fallback: '\\..*' },
+  migrationsSchema: { field: 'migrationsSchema', raw: { flag: 'a', env: 'b', dotenv: 'c', file: 'Mixed Case' }, resolved: { flag: 'a', env: 'b', dotenv: 'c', file: 'Mixed Case' }, fallback: 'public' },
+  migrationsTable: { field: 'migrationsTable', raw: { flag: 'm1', env: 'm2', dotenv: 'm3', file: 'my_migrations' }, resolved: { flag: 'm1', env: 'm2', dotenv: 'm3', file: 'my_migrations' }, fallback: 'pgmigrations' },
   stateDir: {
     field: 'stateDir',
     raw: { flag: 's-flag', env: '../s-env', dotenv: 's-dotenv', file: 's-file' },
@@ -187,6 +190,11 @@ describe('resolveConfig problems', () => {
     expect(usageError(() => resolveConfig(sources({ file: { backupStrategy: 'rsync' } }))).message).toBe("dbkit.config.json: backupStrategy: 'rsync' is not one of auto, pg_dump, template");
     expect(usageError(() => resolveConfig(sources({ flags: { migrationsDir: '  ' } }))).message).toBe('--migrations-dir: must not be empty');
     expect(usageError(() => resolveConfig(sources({ flags: { stateDir: '' } }))).message).toBe('stateDir: must not be empty');
+  });
+
+  it('refuses an ignore pattern that is not a regular expression, as node-pg-migrate would build it', () => {
+    expect(usageError(() => resolveConfig(sources({ flags: { ignorePattern: '(*.md' } }))).message).toMatch(/^--ignore-pattern: not a regular expression: /);
+    expect(usageError(() => resolveConfig(sources({ file: { ignorePattern: '' } }))).message).toBe('dbkit.config.json: ignorePattern: must not be empty');
   });
 
   it('reports every problem at once in one USAGE error', () => {

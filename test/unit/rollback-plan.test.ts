@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertRevertible, parseRollbackSelection, planRollback, resolveMigrationName } from '../../src/migrations/rollback-plan.ts';
+import { assertRevertible, backupBefore, parseRollbackSelection, planRollback, resolveMigrationName } from '../../src/migrations/rollback-plan.ts';
 import { DbkitError } from '../../src/errors.ts';
 
 const APPLIED = ['001_a', '002_b', '003_c'];
@@ -80,5 +80,44 @@ describe('assertRevertible', () => {
     expect(codeOf(() => assertRevertible(['001_a'], migrations))).toBeUndefined();
     expect(codeOf(() => assertRevertible(['002_b'], migrations))).toBe('PREFLIGHT_FAILED');
     expect(codeOf(() => assertRevertible(['003_c'], migrations))).toBe('PREFLIGHT_FAILED');
+  });
+});
+
+describe('assertRevertible across a migration without a down', () => {
+  const migrations = [
+    { name: '001_a', irreversible: false },
+    { name: '002_b', irreversible: true, why: 'Supabase CLI migrations are up-only' },
+    { name: '003_c', irreversible: false },
+  ];
+  const applied = ['001_a', '002_b', '003_c'];
+  const backup = (id: string, names: string[], verified = true) => ({ id, verified, migrations: names });
+
+  function refusal(fn: () => void): DbkitError {
+    try {
+      fn();
+    } catch (error) {
+      expect((error as DbkitError).code).toBe('PREFLIGHT_FAILED');
+      return error as DbkitError;
+    }
+    throw new Error('expected a refusal');
+  }
+
+  it('names the migration and why, and the newest verified backup taken before it was applied', () => {
+    const backups = [backup('b4-after', ['001_a', '002_b']), backup('b3-unverified', ['001_a'], false), backup('b2-before', ['001_a']), backup('b1-older', [])];
+    const error = refusal(() => assertRevertible(['003_c', '002_b'], migrations, { applied, backups }));
+    expect(error.message).toBe('cannot revert 002_b (Supabase CLI migrations are up-only): rollback has no down to run');
+    expect(error.hint).toBe(
+      'restore the verified backup taken before 002_b was applied: dbkit restore b2-before (into a new database; add --in-place to replace this one); or revert only what came after it: dbkit rollback --to 002_b. Nothing was changed.',
+    );
+  });
+
+  it('says so when no dbkit backup predates it', () => {
+    const error = refusal(() => assertRevertible(['002_b'], migrations, { applied, backups: [backup('b4-after', ['001_a', '002_b'])] }));
+    expect(error.hint).toBe('no verified dbkit backup was taken before 002_b was applied (dbkit backups lists them): restore one taken with other tools. Nothing was changed.');
+  });
+
+  it('a backup from another history (not a prefix of what is applied) is not offered', () => {
+    expect(backupBefore('002_b', applied, [backup('other', ['000_x'])])).toBeNull();
+    expect(backupBefore('002_b', applied, [backup('empty', [])])?.id).toBe('empty');
   });
 });

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checksumText, compareMigrationNames, listMigrationFiles } from '../../../src/migrations/files.ts';
+import { checksumText, compareMigrationNames, folderFormatOf, listMigrationFiles, readMigrationFolder, runnerIgnorePattern } from '../../../src/migrations/files.ts';
 import { DbkitError } from '../../../src/errors.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -118,17 +118,47 @@ describe('listMigrationFiles', () => {
     expect(preflightError(() => listMigrationFiles(path.join(dir, '1_first.ts'), root))).toBe('migrations/1_first.ts is not a folder');
   });
 
-  it('refuses .sql files and other extensions, listing every problem at once', () => {
+  it('runs .sql files; refuses other files the ignore pattern does not exclude, listing every problem at once and naming the setting', () => {
     write('1_first.ts');
     write('2_second.sql', 'CREATE TABLE x ();');
     write('README');
-    const [first, ...problems] = preflightError(() => listMigrationFiles(dir, root)).split('\n');
+    write('package.json', '{}');
+    let error: DbkitError | null = null;
+    try {
+      listMigrationFiles(dir, root);
+    } catch (e) {
+      error = e as DbkitError;
+    }
+    expect(error?.code).toBe('PREFLIGHT_FAILED');
+    const [first, ...problems] = error!.message.split('\n');
     expect(first).toBe('migrations folder migrations/ is not sane:');
     // in the folder's listing order, which depends on the file system
     expect(problems.sort()).toEqual([
-      '  2_second.sql: dbkit runs .ts and .js migrations only (.sql is not supported); move other files into a subfolder',
-      '  README: dbkit runs .ts and .js migrations only (no extension is not supported); move other files into a subfolder',
+      '  README: not a migration dbkit can run (no extension; migrations are .ts, .js or .sql) and not matched by the ignore pattern \\..*',
+      '  package.json: not a migration dbkit can run (.json; migrations are .ts, .js or .sql) and not matched by the ignore pattern \\..*',
     ]);
+    expect(error!.hint).toContain('--ignore-pattern');
+    expect(error!.hint).toContain('DBKIT_IGNORE_PATTERN');
+    expect(error!.hint).toContain('ignorePattern in dbkit.config.json');
+  });
+
+  it('leaves out what the ignore pattern matches, as node-pg-migrate builds it (^pattern$)', () => {
+    write('1_first.ts');
+    write('2_second.sql', 'SELECT 1;');
+    write('package.json', '{}');
+    write('.eslintrc.js', 'module.exports = {};');
+    write('README.md', '# notes');
+    expect(listMigrationFiles(dir, root, '(\\..*|package\\.json|.*\\.md)').map((f) => f.name)).toEqual(['1_first', '2_second']);
+    // anchored at both ends: "first" alone does not match 1_first.ts
+    expect(() => listMigrationFiles(dir, root, 'first')).toThrow(/package\.json/);
+  });
+
+  it('refuses a migration without a numeric prefix (node-pg-migrate cannot order it)', () => {
+    write('1_first.ts');
+    write('helpers.ts', 'export {};');
+    expect(preflightError(() => listMigrationFiles(dir, root))).toBe(
+      'migrations folder migrations/ is not sane:\n  helpers.ts: a migration\'s name must start with a number (node-pg-migrate orders by it) and it is not matched by the ignore pattern \\..*',
+    );
   });
 
   it('refuses two files with the same migration name', () => {
@@ -138,5 +168,73 @@ describe('listMigrationFiles', () => {
       'migrations folder migrations/ is not sane:\n  1_first.ts and 1_first.js have the same migration name "1_first"',
       'migrations folder migrations/ is not sane:\n  1_first.js and 1_first.ts have the same migration name "1_first"',
     ]).toContain(preflightError(() => listMigrationFiles(dir, root)));
+  });
+});
+
+describe('a Supabase CLI folder (supabase/migrations)', () => {
+  let root: string;
+  let dir: string;
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'dbkit-files-'));
+    dir = path.join(root, 'supabase', 'migrations');
+    mkdirSync(dir, { recursive: true });
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const write = (name: string, text = 'select 1;\n') => writeFileSync(path.join(dir, name), text);
+
+  it('is recognised by its location', () => {
+    expect(folderFormatOf(dir)).toBe('supabase');
+    expect(folderFormatOf(path.join(root, 'migrations'))).toBe('node-pg-migrate');
+  });
+
+  it('takes <version>_<name>.sql files in name order and skips the rest as the CLI does, saying why', () => {
+    write('20240102000000_second.sql');
+    write('20240101000000_first.sql');
+    write('README.md', '# notes');
+    write('.gitkeep', '');
+    write('seed.sql');
+    mkdirSync(path.join(dir, 'archive'));
+    const folder = readMigrationFolder(dir, { cwd: root });
+    expect(folder.format).toBe('supabase');
+    expect(folder.files.map((f) => f.name)).toEqual(['20240101000000_first', '20240102000000_second']);
+    expect(folder.skipped.map((s) => s.file).sort()).toEqual(['.gitkeep', 'README.md', 'seed.sql']);
+    expect(folder.skipped[0]!.reason).toContain('<timestamp>_<name>.sql');
+  });
+
+  it('skips an old init schema dump when it is the first file, as the CLI does', () => {
+    write('20211208000000_init.sql');
+    write('20211210000000_next.sql');
+    const folder = readMigrationFolder(dir, { cwd: root });
+    expect(folder.files.map((f) => f.name)).toEqual(['20211210000000_next']);
+    expect(folder.skipped).toEqual([{ file: '20211208000000_init.sql', reason: 'an init schema dump from before 2021-12-09, which the Supabase CLI skips' }]);
+  });
+
+  it('refuses two files with the same version, and versions whose name order and number order differ', () => {
+    write('20240101000000_a.sql');
+    write('20240101000000_b.sql');
+    expect(preflight(() => readMigrationFolder(dir, { cwd: root }))).toContain('20240101000000_b.sql and 20240101000000_a.sql have the same version 20240101000000');
+    rmSync(path.join(dir, '20240101000000_b.sql'));
+    write('9_short.sql');
+    expect(preflight(() => readMigrationFolder(dir, { cwd: root }))).toContain('sort differently by name and by version number');
+  });
+
+  function preflight(fn: () => unknown): string {
+    try {
+      fn();
+    } catch (error) {
+      expect((error as DbkitError).code).toBe('PREFLIGHT_FAILED');
+      return (error as DbkitError).message;
+    }
+    throw new Error('expected PREFLIGHT_FAILED');
+  }
+});
+
+describe('runnerIgnorePattern', () => {
+  it('lets node-pg-migrate see exactly the files dbkit read', () => {
+    const files = ['/m/1_a.ts', '/m/2_b (copy).sql', '/m/3_c$.js'].map((p) => ({ name: path.basename(p), path: p, fileChecksum: '' }));
+    const ignore = new RegExp(`^${runnerIgnorePattern(files)}$`);
+    expect(['1_a.ts', '2_b (copy).sql', '3_c$.js'].map((n) => ignore.test(n))).toEqual([false, false, false]);
+    expect(['README.md', '1_a.tsx', 'x1_a.ts', '.1_a.ts', 'package.json'].map((n) => ignore.test(n))).toEqual([true, true, true, true, true]);
+    expect(new RegExp(`^${runnerIgnorePattern([])}$`).test('1_a.ts')).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ const FILES = [file('001_a'), file('002_b'), file('003_c')];
 
 describe('planMigrations', () => {
   it('on an empty database, everything is pending', () => {
-    expect(planMigrations(FILES, [])).toEqual({ applied: [], pending: FILES, drift: [], unrecorded: [], outOfOrder: [] });
+    expect(planMigrations(FILES, [])).toEqual({ applied: [], pending: FILES, drift: [], unrecorded: [], adopt: [], historyConflicts: [], outOfOrder: [] });
   });
 
   it('pending are the files not applied, in file order; applied keeps the database order', () => {
@@ -26,7 +26,7 @@ describe('planMigrations', () => {
   });
 
   it('nothing pending when all are applied with matching checksums', () => {
-    expect(planMigrations(FILES, FILES.map((f) => row(f.name)))).toEqual({ applied: ['001_a', '002_b', '003_c'], pending: [], drift: [], unrecorded: [], outOfOrder: [] });
+    expect(planMigrations(FILES, FILES.map((f) => row(f.name)))).toEqual({ applied: ['001_a', '002_b', '003_c'], pending: [], drift: [], unrecorded: [], adopt: [], historyConflicts: [], outOfOrder: [] });
   });
 
   it('file-edited: the file checksum differs from the recorded one', () => {
@@ -80,7 +80,58 @@ describe('planMigrations', () => {
     const files = [file('001_a'), file('002_b'), file('003_c'), file('004_d')];
     const plan = planMigrations(files, [row('001_a'), row('003_c')]);
     expect(plan.pending.map((m) => m.name)).toEqual(['002_b', '004_d']);
-    expect(plan.outOfOrder).toEqual(['002_b']);
+    expect(plan.outOfOrder).toEqual([{ name: '002_b', before: '003_c' }]);
+  });
+});
+
+describe('planMigrations with the history of the folder\'s own tool', () => {
+  const history = (keys: string[], appliedAt: (string | null)[] = keys.map(() => null)) => ({ table: 'public.pgmigrations', keys, appliedAt });
+
+  it('adopts what the tool applied and dbkit does not track, in folder order; the rest is pending', () => {
+    const plan = planMigrations(FILES, [], history(['001_a', '002_b'], ['2024-01-01 10:00:00', '2024-01-02 10:00:00']));
+    expect(plan.adopt).toEqual([
+      { name: '001_a', appliedAt: '2024-01-01 10:00:00' },
+      { name: '002_b', appliedAt: '2024-01-02 10:00:00' },
+    ]);
+    expect(plan.applied).toEqual(['001_a', '002_b']);
+    expect(plan.pending.map((m) => m.name)).toEqual(['003_c']);
+    expect(plan.drift).toEqual([]);
+    expect(plan.historyConflicts).toEqual([]);
+  });
+
+  it('adopts nothing when dbkit already tracks the same migrations (kept in step)', () => {
+    const plan = planMigrations(FILES, [row('001_a'), row('002_b')], history(['001_a', '002_b']));
+    expect(plan.adopt).toEqual([]);
+    expect(plan.applied).toEqual(['001_a', '002_b']);
+  });
+
+  it('adopts what the tool applied after dbkit', () => {
+    const plan = planMigrations(FILES, [row('001_a')], history(['001_a', '002_b']));
+    expect(plan.adopt.map((a) => a.name)).toEqual(['002_b']);
+    expect(plan.applied).toEqual(['001_a', '002_b']);
+  });
+
+  it('a history entry with no file is drift naming the table', () => {
+    const plan = planMigrations(FILES, [], history(['001_a', '001_z_gone']));
+    expect(plan.drift).toEqual([{ name: '001_z_gone', kind: 'file-missing', message: '001_z_gone: recorded as applied in public.pgmigrations but has no migration file' }]);
+  });
+
+  it('a pending file that sorts before an adopted one is out of order, naming both', () => {
+    const plan = planMigrations(FILES, [], history(['001_a', '003_c']));
+    expect(plan.outOfOrder).toEqual([{ name: '002_b', before: '003_c' }]);
+  });
+
+  it('what dbkit tracks and the history lacks is a conflict', () => {
+    const plan = planMigrations(FILES, [row('001_a'), row('002_b')], history(['001_a']));
+    expect(plan.historyConflicts).toEqual(['002_b']);
+    expect(plan.adopt).toEqual([]);
+  });
+
+  it('matches Supabase history rows by version', () => {
+    const files = [{ ...file('20240101000000_init'), historyKey: '20240101000000' }, { ...file('20240102000000_more'), historyKey: '20240102000000' }];
+    const plan = planMigrations(files, [], { table: 'supabase_migrations.schema_migrations', keys: ['20240101000000'], appliedAt: [null] });
+    expect(plan.adopt).toEqual([{ name: '20240101000000_init', appliedAt: null }]);
+    expect(plan.pending.map((m) => m.name)).toEqual(['20240102000000_more']);
   });
 });
 
