@@ -104,6 +104,11 @@ export function serviceFileText(service: string, params: Record<string, string>)
   return `${lines.join('\n')}\n`;
 }
 
+/** dbkit's environment minus what a client tool does not need and may hold a secret (DATABASE_URL, DBKIT_*). */
+export function childEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'DATABASE_URL' && !key.startsWith('DBKIT_')));
+}
+
 export interface ChildConnection {
   /** Environment for the child: PGSERVICEFILE and PGSERVICE, nothing secret. */
   env: Record<string, string>;

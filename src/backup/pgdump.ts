@@ -13,7 +13,7 @@ import { scrub, secretsOf } from '../core/redact.js';
 import { CopyRowCounter, compareRowCounts } from '../core/copy-rows.js';
 import { rowCounts } from '../db/catalog.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
-import { childConnection, type PgTool } from './pg-tools.js';
+import { childConnection, childEnvironment, type PgTool } from './pg-tools.js';
 import type { SnapshotFacts } from './template.js';
 
 /** Runs a PostgreSQL client tool; `url` (or null: no connection) reaches it through a 0600 service file. */
@@ -21,7 +21,7 @@ function runTool(tool: PgTool, args: string[], url: string | null, onStdoutLine?
   const connection = url ? childConnection(url, 'dbkit-backup') : null;
   return new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
     const child = spawn(tool.path, args, {
-      env: { ...process.env, ...connection?.env },
+      env: { ...childEnvironment(), ...connection?.env },
       stdio: ['ignore', onStdoutLine ? 'pipe' : 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -22,7 +22,7 @@ import { backupFileInFolder, type BackupManifest } from './manifest.js';
 import { markerMatches } from './names.js';
 import { sha256File, verifyArchive } from './pgdump.js';
 import { blockingSessions, databasesLike, describeSessions, factsOf } from './template.js';
-import type { PgTool } from './pg-tools.js';
+import { childEnvironment, type PgTool } from './pg-tools.js';
 
 export interface IntegrityCheck {
   method: string;
@@ -146,7 +146,7 @@ function restoreError(what: string, error: unknown, lockTimeoutMs: number): Dbki
 
 /** Streams `pg_restore --file=-` into the client: statements as queries, table data through COPY. */
 async function runScript(client: pg.Client, tool: PgTool, file: string, lockTimeoutMs: number): Promise<void> {
-  const child = spawn(tool.path, ['--file=-', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGAPPNAME: 'dbkit-restore' } });
+  const child = spawn(tool.path, ['--file=-', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...childEnvironment(), PGAPPNAME: 'dbkit-restore' } });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 20_000) stderr += chunk.toString();

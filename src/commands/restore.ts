@@ -16,7 +16,7 @@ import { withDatabase } from '../db/connect.js';
 import { quoteIdent, quoteLiteral, type ServerInfo } from '../db/catalog.js';
 import { readApplied } from '../migrations/tracking.js';
 import { connectStep, withMigrationLock } from '../migrations/session.js';
-import { backupDatabaseName, readManifest, type BackupManifest } from '../backup/manifest.js';
+import { backupDatabaseName, backupFileInFolder, readManifest, type BackupManifest } from '../backup/manifest.js';
 import { BACKUP_ID_PATTERN } from '../backup/names.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
@@ -79,6 +79,10 @@ async function loadManifest(config: ResolvedConfig, id: string): Promise<BackupM
   const { manifest } = read;
   if (manifest.status !== 'done') throw new DbkitError('BACKUP_CORRUPT', `backup ${id} never finished (it was interrupted while being taken)`, { hint: 'nothing was restored; pick another backup (dbkit backups); dbkit backups --keep N removes it' });
   if (!manifest.verified) throw new DbkitError('BACKUP_CORRUPT', `backup ${id} was never verified (${manifest.verification.detail})`, { hint: 'nothing was restored; pick a verified backup (dbkit backups)' });
+  if (manifest.location.kind === 'file') {
+    const archive = backupFileInFolder(config.backupDir, manifest.location.file);
+    if (!archive.ok) throw new DbkitError('BACKUP_CORRUPT', `backup ${id} cannot be trusted: ${archive.reason}`, { hint: 'nothing was restored; pick another backup (dbkit backups)' });
+  }
   return manifest;
 }
 
