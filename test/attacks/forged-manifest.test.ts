@@ -96,24 +96,24 @@ describe.each(testServers())('forged manifests on $name', (server) => {
     symlinkSync(linkedFile, path.join(dir, `${ids.symlink}.dump`));
     writeFileSync(path.join(dir, '20200101T000005Z-x-abcd.json'), '{"formatVersion":1,"id":"../../etc"');
 
+    const pruned = await runCli(['backups', '--keep', '1', '--db', db.url, '--json'], { env });
+    expect(pruned.code, pruned.stderr).toBe(0);
+    // Nothing outside what dbkit created was touched.
+    expect(await databaseExists(server.adminUrl, victimDb)).toBe(true);
+    expect(await databaseExists(server.adminUrl, unmarkedDb)).toBe(true);
+    for (const f of [victimFile, linkedFile, absoluteFile]) expect(readFileSync(f, 'utf8')).toBe('precious\n');
+    expect(existsSync(path.join(dir, `${ids.symlink}.dump`))).toBe(true);
+    const result = parseJson<{ pruned: { removed: string[]; failed: { id: string; reason: string }[] } }>(pruned).pruned;
+    expect(result.failed.map((f) => f.id).sort()).toEqual([ids.symlink, ids.unmarked].sort());
+    expect(result.failed.find((f) => f.id === ids.symlink)?.reason).toMatch(/symbolic link/);
+    expect(result.failed.find((f) => f.id === ids.unmarked)?.reason).toMatch(/does not carry dbkit's marker/);
+
     const listing = parseJson<BackupListing>(await runCli(['backups', '--json'], { env }));
     // The schema refuses what names things dbkit never names; those are listed as invalid.
     expect(listing.invalid.map((i) => i.file).sort()).toEqual([`${ids.absolute}.json`, `${ids.anyDatabase}.json`, `${ids.dotDot}.json`, '20200101T000005Z-x-abcd.json'].sort());
     const human = await runCli(['backups'], { env });
     expect(human.stderr).toContain(`ignored ${ids.anyDatabase}.json: not a valid dbkit manifest (location.database: must be`);
 
-    const pruned = await runCli(['backups', '--keep', '1', '--db', db.url, '--json'], { env });
-    expect(pruned.code, pruned.stderr).toBe(0);
-    const result = parseJson<{ pruned: { removed: string[]; failed: { id: string; reason: string }[] } }>(pruned).pruned;
-    expect(result.failed.map((f) => f.id).sort()).toEqual([ids.symlink, ids.unmarked].sort());
-    expect(result.failed.find((f) => f.id === ids.symlink)?.reason).toMatch(/symbolic link/);
-    expect(result.failed.find((f) => f.id === ids.unmarked)?.reason).toMatch(/does not carry dbkit's marker/);
-
-    // Nothing outside what dbkit created was touched.
-    expect(await databaseExists(server.adminUrl, victimDb)).toBe(true);
-    expect(await databaseExists(server.adminUrl, unmarkedDb)).toBe(true);
-    for (const f of [victimFile, linkedFile, absoluteFile]) expect(readFileSync(f, 'utf8')).toBe('precious\n');
-    expect(existsSync(path.join(dir, `${ids.symlink}.dump`))).toBe(true);
     // The real backup is kept.
     const realId = parseJson<{ backup: { id: string } }>(real).backup.id;
     expect(parseJson<BackupListing>(await runCli(['backups', '--json'], { env })).backups.find((b) => b.id === realId)?.status).toBe('verified');
