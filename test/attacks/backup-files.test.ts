@@ -5,7 +5,7 @@
  * pg_dump. The archive must be 0600 from its first byte, the folder 0700, and no archive may exist
  * without a manifest; the killed backup is listed as incomplete and removed by --keep (item 6).
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
@@ -45,6 +45,16 @@ describe.each(testServers())('backup folder and archive modes on $name', (server
     const result = await runCli(['backup', '--backup-strategy', 'template', '--db', db.url], { env });
     expect(result.code, result.stderr).toBe(0);
     expect(modeOf(dir).toString(8)).toBe('700');
+  });
+
+  it("a backups folder owned by another user is refused: its owner could swap or read what dbkit writes", async () => {
+    const dir = backupDirOf(env);
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 65534, 65534);
+    const result = await runCli(['backup', '--backup-strategy', 'template', '--db', db.url], { env });
+    expect(result.code, result.stderr).toBe(10);
+    expect(result.stderr).toMatch(/^error: the backup folder \S+ belongs to another user \(uid 65534\)/);
+    expect(backupFiles(dir)).toEqual([]);
   });
 });
 
