@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DbkitError } from '../errors.js';
 import type { BackupManifest } from './manifest-schema.js';
-import { classifyBackupFile, manifestName, manifestTempName, type BackupFileName } from './names.js';
+import { BACKUP_ID_PATTERN, classifyBackupFile, manifestName, manifestTempName, type BackupFileName } from './names.js';
 
 export type { BackupManifest } from './manifest-schema.js';
 export type BackupStrategyName = BackupManifest['strategy'];
@@ -152,4 +152,32 @@ export function backupFileInFolder(backupDir: string, name: string): { ok: true;
   if (!stat.isFile()) return { ok: false, reason: `${name} is not a regular file: left alone` };
   if (path.dirname(realpathSync(file)) !== realpathSync(backupDir)) return { ok: false, reason: `${name} resolves outside the backup folder: left alone` };
   return { ok: true, path: file };
+}
+
+/**
+ * The manifest a restore may use: valid, finished, verified, and (an archive) a regular file inside
+ * the folder. Anything else is refused with the documented exit code before a connection is made.
+ */
+export async function loadRestorableManifest(backupDir: string, id: string, shownDir: string): Promise<BackupManifest> {
+  const read = BACKUP_ID_PATTERN.test(id) ? await readManifest(backupDir, id) : ({ kind: 'missing' } as const);
+  switch (read.kind) {
+    case 'missing':
+      throw new DbkitError('NOT_FOUND', `no backup with id "${id.slice(0, 80)}" in ${shownDir}/`, { hint: 'dbkit backups lists them (give the same --backup-dir / DBKIT_BACKUP_DIR). Nothing was changed.' });
+    case 'invalid':
+      throw new DbkitError('BACKUP_CORRUPT', `the manifest of backup ${id} in ${shownDir}/ is not a valid dbkit manifest: ${read.reason}`, { hint: 'nothing was restored; pick another backup (dbkit backups)' });
+    case 'ok':
+      break;
+    default: {
+      const unreachable: never = read;
+      throw new Error(`unknown manifest read ${JSON.stringify(unreachable)}`);
+    }
+  }
+  const { manifest } = read;
+  if (manifest.status !== 'done') throw new DbkitError('BACKUP_CORRUPT', `backup ${id} never finished (it was interrupted while being taken)`, { hint: 'nothing was restored; pick another backup (dbkit backups); dbkit backups --keep N removes it' });
+  if (!manifest.verified) throw new DbkitError('BACKUP_CORRUPT', `backup ${id} was never verified (${manifest.verification.detail})`, { hint: 'nothing was restored; pick a verified backup (dbkit backups)' });
+  if (manifest.location.kind === 'file') {
+    const archive = backupFileInFolder(backupDir, manifest.location.file);
+    if (!archive.ok) throw new DbkitError('BACKUP_CORRUPT', `backup ${id} cannot be trusted: ${archive.reason}`, { hint: 'nothing was restored; pick another backup (dbkit backups)' });
+  }
+  return manifest;
 }

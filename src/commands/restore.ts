@@ -16,8 +16,7 @@ import { withDatabase } from '../db/connect.js';
 import { quoteIdent, quoteLiteral, type ServerInfo } from '../db/catalog.js';
 import { readApplied } from '../migrations/tracking.js';
 import { connectStep, withMigrationLock } from '../migrations/session.js';
-import { backupDatabaseName, backupFileInFolder, readManifest, type BackupManifest } from '../backup/manifest.js';
-import { BACKUP_ID_PATTERN } from '../backup/names.js';
+import { backupDatabaseName, loadRestorableManifest, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
 import { factsOf, maintenanceDatabase, systemIdentifier } from '../backup/template.js';
@@ -59,31 +58,6 @@ export interface RestoreReport {
   proof: FactsComparison | null;
   error: ErrorDocument | null;
   durationMs: number;
-}
-
-async function loadManifest(config: ResolvedConfig, id: string): Promise<BackupManifest> {
-  const shownDir = path.relative(config.cwd, config.backupDir) || config.backupDir;
-  const read = BACKUP_ID_PATTERN.test(id) ? await readManifest(config.backupDir, id) : ({ kind: 'missing' } as const);
-  switch (read.kind) {
-    case 'missing':
-      throw new DbkitError('NOT_FOUND', `no backup with id "${id.slice(0, 80)}" in ${shownDir}/`, { hint: 'dbkit backups lists them (give the same --backup-dir / DBKIT_BACKUP_DIR). Nothing was changed.' });
-    case 'invalid':
-      throw new DbkitError('BACKUP_CORRUPT', `the manifest of backup ${id} in ${shownDir}/ is not a valid dbkit manifest: ${read.reason}`, { hint: 'nothing was restored; pick another backup (dbkit backups)' });
-    case 'ok':
-      break;
-    default: {
-      const unreachable: never = read;
-      throw new Error(`unknown manifest read ${JSON.stringify(unreachable)}`);
-    }
-  }
-  const { manifest } = read;
-  if (manifest.status !== 'done') throw new DbkitError('BACKUP_CORRUPT', `backup ${id} never finished (it was interrupted while being taken)`, { hint: 'nothing was restored; pick another backup (dbkit backups); dbkit backups --keep N removes it' });
-  if (!manifest.verified) throw new DbkitError('BACKUP_CORRUPT', `backup ${id} was never verified (${manifest.verification.detail})`, { hint: 'nothing was restored; pick a verified backup (dbkit backups)' });
-  if (manifest.location.kind === 'file') {
-    const archive = backupFileInFolder(config.backupDir, manifest.location.file);
-    if (!archive.ok) throw new DbkitError('BACKUP_CORRUPT', `backup ${id} cannot be trusted: ${archive.reason}`, { hint: 'nothing was restored; pick another backup (dbkit backups)' });
-  }
-  return manifest;
 }
 
 interface Prepared {
@@ -181,7 +155,7 @@ async function restoreIntoNew(config: ResolvedConfig, target: DatabaseTarget, p:
 export async function restoreBackup(config: ResolvedConfig, options: RestoreOptions, reporter: Reporter): Promise<RestoreReport> {
   const started = performance.now();
   if (options.inPlace && options.into !== null) throw new DbkitError('USAGE', '--into and --in-place cannot be combined', { hint: '--into <name> restores into a new database; --in-place replaces the current one' });
-  const manifest = await loadManifest(config, options.backupId);
+  const manifest = await loadRestorableManifest(config.backupDir, options.backupId, path.relative(config.cwd, config.backupDir) || config.backupDir);
   return withDatabaseTarget(config, reporter, async (target) => {
     const { client: probe, server } = await connectStep(target, reporter);
     let step: Step;
