@@ -20,7 +20,7 @@ import { ensureBackupDir, folderTag, manifestPath, scanBackupDir, thisWriter, wr
 import { archiveName, backupDatabaseName, backupMarker, newBackupId, partialArchiveName } from './names.js';
 import { dumpWithSnapshot, fileSize, sha256File, verifyArchive } from './pgdump.js';
 import { pruneBackups, type PruneResult } from './prune.js';
-import { copyDatabase, dropDatabaseIfExists, factsOf, maintenanceDatabase, systemIdentifier, verifyCopy } from './template.js';
+import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, factsOf, maintenanceDatabase, systemIdentifier, verifyCopy } from './template.js';
 import { databaseLeftovers, folderLeftovers, type Leftover } from './leftovers.js';
 
 export type BackupPlan = { strategy: 'pg_dump'; dump: PgTool; restore: PgTool } | { strategy: 'template' };
@@ -195,7 +195,7 @@ async function copyWhenAlone(maintenance: pg.ClientBase, source: string, copy: s
     try {
       return await copyDatabase(maintenance, source, copy, marker);
     } catch (error) {
-      const busy = error instanceof DbkitError && error.code === 'BACKUP_FAILED' && /session\(s\) are connected/.test(error.message);
+      const busy = error instanceof DbkitError && error.code === 'BACKUP_FAILED' && BUSY_SOURCE.test(error.message);
       if (!busy || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

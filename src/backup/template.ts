@@ -79,6 +79,9 @@ export async function blockingSessions(client: pg.ClientBase, database: string):
   return rows;
 }
 
+/** How copyDatabase says the source was busy (the backup waits and retries on it). */
+export const BUSY_SOURCE = /^cannot copy database .*connected to it/;
+
 export function describeSessions(sessions: readonly BlockingSession[]): string {
   if (sessions.length === 0) return 'they just disconnected';
   const shown = sessions.slice(0, 3).map((s) => `pid ${s.pid} ${s.application ? `"${s.application.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 40)}"` : '(no application_name)'} as ${s.user || '?'} from ${s.client}`);
@@ -93,7 +96,8 @@ export async function copyDatabase(maintenance: pg.ClientBase, source: string, c
     const pg = pgErrorInfo(error);
     if (pg?.code === '55006') {
       const sessions = await blockingSessions(maintenance, source);
-      throw new DbkitError('BACKUP_FAILED', `cannot copy database "${source}": ${sessions.length || 'other'} session(s) are connected to it (${describeSessions(sessions)})`, {
+      const who = sessions.length === 0 ? 'other sessions were connected to it' : `${sessions.length} session${sessions.length === 1 ? ' is' : 's are'} connected to it`;
+      throw new DbkitError('BACKUP_FAILED', `cannot copy database "${source}": ${who} (${describeSessions(sessions)})`, {
         hint: `a template copy needs the database to itself: close them (\\q in psql, stop your app) and retry, or end them with SELECT pg_terminate_backend(<pid>), or install a pg_dump at least as new as the server (DBKIT_PG_BIN) so that backups do not need it alone. Nothing was changed.`,
       });
     }

@@ -32,7 +32,7 @@ describe.each(testServers())('a session holding the database during a template b
       const result = await runCli(['backup', '--backup-strategy', 'template', '--db', db.url], { env });
       expect(result.code, result.stderr).toBe(10);
       const [message, hint] = result.stderr.split('\n').filter((l) => l.trim() !== '');
-      expect(message).toMatch(new RegExp(`cannot copy database "${db.name}": 1 session\\(s\\) are connected to it \\(pid ${pid} "psql" as postgres from (127\\.0\\.0\\.1:\\d+|local socket)\\)`));
+      expect(message).toMatch(new RegExp(`cannot copy database "${db.name}": 1 session is connected to it \\(pid ${pid} "psql" as postgres from (127\\.0\\.0\\.1:\\d+|local socket)\\)`));
       expect(hint).toMatch(/close them .*pg_terminate_backend\(<pid>\).*pg_dump at least as new as the server/);
     } finally {
       await psql.end();
