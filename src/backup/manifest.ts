@@ -66,11 +66,17 @@ export function writeManifest(backupDir: string, manifest: BackupManifest): void
   renameSync(tmp, file);
 }
 
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
 export type ManifestRead = { kind: 'missing' } | { kind: 'invalid'; reason: string } | { kind: 'ok'; manifest: BackupManifest };
 
 export async function readManifest(backupDir: string, id: string): Promise<ManifestRead> {
   const file = manifestPath(backupDir, id);
-  if (!existsSync(file)) return { kind: 'missing' };
+  const stat = lstatSync(file, { throwIfNoEntry: false });
+  if (!stat) return { kind: 'missing' };
+  // Never follow a link or open a FIFO or device (a read could block or hand over another file).
+  if (!stat.isFile()) return { kind: 'invalid', reason: 'not a regular file (dbkit writes only regular files)' };
+  if (stat.size > MAX_MANIFEST_BYTES) return { kind: 'invalid', reason: `${stat.size} bytes: larger than any manifest dbkit writes` };
   const { parseManifest } = await loadSchema();
   let text: string;
   try {

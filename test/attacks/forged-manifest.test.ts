@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
@@ -95,6 +96,11 @@ describe.each(testServers())('forged manifests on $name', (server) => {
     for (const [id, manifest] of Object.entries(manifests)) writeFileSync(path.join(dir, `${id}.json`), JSON.stringify(manifest));
     symlinkSync(linkedFile, path.join(dir, `${ids.symlink}.dump`));
     writeFileSync(path.join(dir, '20200101T000005Z-x-abcd.json'), '{"formatVersion":1,"id":"../../etc"');
+    // A manifest that is a FIFO (reading it would block for ever) and one that is a symlink.
+    const fifo = '20200101T000006Z-x-abcd.json';
+    const linked = '20200101T000007Z-x-abcd.json';
+    execFileSync('mkfifo', [path.join(dir, fifo)]);
+    symlinkSync(path.join(dir, `${ids.unmarked}.json`), path.join(dir, linked));
 
     const pruned = await runCli(['backups', '--keep', '1', '--db', db.url, '--json'], { env });
     expect(pruned.code, pruned.stderr).toBe(0);
@@ -110,7 +116,8 @@ describe.each(testServers())('forged manifests on $name', (server) => {
 
     const listing = parseJson<BackupListing>(await runCli(['backups', '--json'], { env }));
     // The schema refuses what names things dbkit never names; those are listed as invalid.
-    expect(listing.invalid.map((i) => i.file).sort()).toEqual([`${ids.absolute}.json`, `${ids.anyDatabase}.json`, `${ids.dotDot}.json`, '20200101T000005Z-x-abcd.json'].sort());
+    expect(listing.invalid.map((i) => i.file).sort()).toEqual([`${ids.absolute}.json`, `${ids.anyDatabase}.json`, `${ids.dotDot}.json`, '20200101T000005Z-x-abcd.json', fifo, linked].sort());
+    expect(listing.invalid.find((i) => i.file === fifo)?.reason).toBe('not a regular file (dbkit writes only regular files)');
     const human = await runCli(['backups'], { env });
     expect(human.stderr).toContain(`ignored ${ids.anyDatabase}.json: not a valid dbkit manifest (location.database: must be`);
 
