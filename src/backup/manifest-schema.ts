@@ -41,8 +41,10 @@ export const BackupManifestSchema = z
     checksum: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
     fingerprint: z.string().max(200),
     rowCounts: z.record(z.string(), count),
-    /** Per table: md5 over the sorted md5s of its rows' text, computed by the server (template copies). */
-    contentChecksums: z.record(z.string(), z.string().regex(/^[0-9a-f]{32}$/)).nullable().default(null),
+    /** Per table: sum of md5(key || row text) as two 64-bit halves, computed by the server (template copies). */
+    contentChecksums: z.record(z.string(), z.string().regex(/^-?\d{1,25}:-?\d{1,25}$/)).nullable().default(null),
+    /** The secret key of those checksums. */
+    contentChecksumKey: z.string().regex(/^[0-9a-f]{32}$/).nullable().default(null),
     verified: z.boolean(),
     verification: z.object({ method: z.string().max(1000), durationMs: z.number().nonnegative(), detail: z.string().max(5000) }),
     durationMs: z.number().nonnegative(),
@@ -55,6 +57,7 @@ export const BackupManifestSchema = z
       ctx.addIssue({ code: 'custom', path: ['location', m.location.kind === 'file' ? 'file' : 'database'], message: `must be ${JSON.stringify(expected)} for backup ${m.id} (dbkit names nothing else)` });
     }
     if ((m.strategy === 'pg_dump') !== (m.location.kind === 'file')) ctx.addIssue({ code: 'custom', path: ['location'], message: `does not fit strategy ${m.strategy}` });
+    if (m.contentChecksums !== null && m.contentChecksumKey === null) ctx.addIssue({ code: 'custom', path: ['contentChecksumKey'], message: 'is missing for the content checksums' });
   });
 
 export type BackupManifest = z.output<typeof BackupManifestSchema>;

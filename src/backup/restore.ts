@@ -51,18 +51,34 @@ export async function checkArchive(manifest: BackupManifest, backupDir: string, 
 }
 
 /**
- * Proves a template-copy backup is dbkit's (its marker) and still holds what it held when taken:
- * fingerprint, row counts and, when recorded, every table's content checksum.
+ * Proves a template-copy backup is dbkit's (its marker) and still has the schema fingerprint and
+ * row counts it had when taken. Its content checksums are compared on the clone made from it
+ * (proveClone), which is what gets restored: one pass over the data instead of two, and nothing
+ * can change the copy between that check and the restore.
  */
 export async function checkCopy(manifest: BackupManifest, serverUrl: string, copy: string, connectTimeoutMs: number): Promise<IntegrityCheck> {
   const started = performance.now();
   const [db] = await withClient(serverUrl, { connectTimeoutMs }, async (client) => (await databasesLike(client, copy)).filter((d) => d.name === copy));
   if (!db) throw corrupt(manifest, `its backup database ${copy} is not on this server`);
   if (!markerMatches(db.comment, manifest.id)) throw corrupt(manifest, `the database ${copy} does not carry dbkit's marker for this backup (not created by dbkit for it): left alone`);
-  const comparison = compareFacts(manifest, await factsOf(withDatabase(serverUrl, copy), connectTimeoutMs, { checksums: manifest.contentChecksums !== null }));
+  // Content checksums are compared on the clone (proveClone), not here.
+  const comparison = compareFacts({ ...manifest, contentChecksums: null }, await factsOf(withDatabase(serverUrl, copy), connectTimeoutMs, { checksumKey: null }));
   if (!comparison.ok) throw corrupt(manifest, `the backup database ${copy} changed since it was taken: ${comparison.detail}`);
-  const method = `template copy read back in full; fingerprint, per-table row counts${manifest.contentChecksums ? ' and content checksums' : ''} compared with the manifest`;
+  const method = `dbkit's marker, then the template copy read back in full: fingerprint and per-table row counts compared with the manifest${manifest.contentChecksums ? ' (content checksums: on the clone, before it counts as restored)' : ''}`;
   return { method, detail: comparison.detail, durationMs: performance.now() - started };
+}
+
+/**
+ * Proves the clone of a template copy equal to the manifest: fingerprint, row counts and content
+ * checksums. Rows that differ under equal counts mean the backup itself was altered (exit 19);
+ * any other difference is a failed restore (exit 21). The caller drops the clone on failure.
+ */
+export async function proveClone(manifest: BackupManifest, cloneUrl: string, connectTimeoutMs: number): Promise<FactsComparison> {
+  const proof = compareFacts(manifest, await factsOf(cloneUrl, connectTimeoutMs, { checksumKey: manifest.contentChecksums ? manifest.contentChecksumKey : null }));
+  if (proof.ok) return proof;
+  const copy = manifest.location.kind === 'database' ? manifest.location.database : manifest.id;
+  if (proof.fingerprintMatches && proof.mismatches.length === 0) throw corrupt(manifest, `the backup database ${copy} changed since it was taken: ${proof.detail}`);
+  throw new DbkitError('RESTORE_MISMATCH', `the copy of ${copy} does not match backup ${manifest.id}: ${proof.detail}`, { hint: 'it was dropped; nothing changed' });
 }
 
 /** CREATE DATABASE lost a race to another session creating the same name (42P04, or the unique index). */

@@ -20,7 +20,7 @@ import { ensureBackupDir, folderTag, manifestPath, scanBackupDir, thisWriter, wr
 import { archiveName, backupDatabaseName, backupMarker, newBackupId, partialArchiveName } from './names.js';
 import { dumpWithSnapshot, fileSize, sha256File, verifyArchive } from './pgdump.js';
 import { pruneBackups, type PruneResult } from './prune.js';
-import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, factsOf, maintenanceDatabase, systemIdentifier, verifyCopy } from './template.js';
+import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, newChecksumKey, factsOf, maintenanceDatabase, systemIdentifier, verifyCopy } from './template.js';
 import { databaseLeftovers, folderLeftovers, type Leftover } from './leftovers.js';
 
 export type BackupPlan = { strategy: 'pg_dump'; dump: PgTool; restore: PgTool } | { strategy: 'template' };
@@ -86,6 +86,7 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupMani
       fingerprint: '',
       rowCounts: {},
       contentChecksums: null,
+      contentChecksumKey: plan.strategy === 'template' ? newChecksumKey() : null,
       verified: false,
       verification: { method: '', durationMs: 0, detail: 'not finished' },
       durationMs: 0,
@@ -145,12 +146,12 @@ async function takeCopy(manifest: BackupManifest, options: TakeBackupOptions, ta
   const copy = backupDatabaseName(manifest.id);
   const maintenanceUrl = withDatabase(target.url, maintenanceDatabase(target.databaseName));
   return withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs }, async (maintenance) => {
-    const facts = await factsOf(target.url, target.connectTimeoutMs, { checksums: false });
+    const facts = await factsOf(target.url, target.connectTimeoutMs, { checksumKey: null });
     const sizeBytes = await copyWhenAlone(maintenance, target.databaseName, copy, backupMarker(manifest.id, target.databaseName, options.reason, tag));
     const verifyStarted = performance.now();
     let check: { ok: boolean; detail: string; contentChecksums: Record<string, string> | null };
     try {
-      check = await verifyCopy(target.url, copy, facts, target.connectTimeoutMs);
+      check = await verifyCopy(target.url, copy, facts, target.connectTimeoutMs, manifest.contentChecksumKey!);
     } catch (error) {
       check = { ok: false, detail: `the copy cannot be read: ${errorMessage(error)}`, contentChecksums: null };
     }

@@ -5,6 +5,7 @@
  * marker (COMMENT ON DATABASE) and its content is summed per table on the server, so that a copy
  * altered afterwards is refused.
  */
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { DbkitError, pgErrorInfo } from '../errors.js';
 import { listTables, qualified, quoteIdent, quoteLiteral, quoteQualified, rowCounts } from '../db/catalog.js';
@@ -24,36 +25,40 @@ export function maintenanceDatabase(target: string): string {
   return target === 'postgres' ? 'template1' : 'postgres';
 }
 
+/** A new secret key for a backup's content checksums (kept in its 0600 manifest only). */
+export const newChecksumKey = () => randomBytes(16).toString('hex');
+
 /**
- * Per table: md5 over the sorted md5s of every row's text (rows grouped by their hash's first two
- * hex digits to keep each aggregate small). Independent of physical order, so a clone made later
- * from the same copy sums the same. Text output settings are pinned so the sum does not depend on
- * the session (time zone, date style, float digits).
+ * Per table: the sum, as two 64-bit halves, of md5(key || row text) over every row. A sum does
+ * not depend on row order (a clone made later from the same copy sums the same) and needs no sort
+ * (an ordered aggregate costs about four times as much on 1,000,000 rows). The key is secret, so
+ * whoever can write to the copy but not read the manifest cannot make altered rows sum the same.
+ * Text output settings are pinned so the sum does not depend on the session.
  */
-export async function contentChecksums(client: pg.ClientBase): Promise<Record<string, string>> {
+export async function contentChecksums(client: pg.ClientBase, key: string): Promise<Record<string, string>> {
   await client.query(
-    "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'; SET LOCAL work_mem = '64MB'",
+    "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'",
   );
   const sums: Record<string, string> = {};
   for (const table of await listTables(client)) {
     const { rows } = await client.query<{ sum: string }>(
-      `SELECT md5(coalesce(string_agg(b || ':' || g, ',' ORDER BY b), '')) AS sum
-         FROM (SELECT left(h, 2) AS b, md5(string_agg(h, '' ORDER BY h)) AS g
-                 FROM (SELECT md5(t::text) AS h FROM ONLY ${quoteQualified(table)} AS t) AS r GROUP BY 1) AS x`,
+      `SELECT coalesce(sum(('x' || left(h, 16))::bit(64)::bigint::numeric), 0)::text || ':' || coalesce(sum(('x' || right(h, 16))::bit(64)::bigint::numeric), 0)::text AS sum
+         FROM (SELECT md5($1 || t::text) AS h FROM ONLY ${quoteQualified(table)} AS t) AS r`,
+      [key],
     );
     sums[qualified(table)] = rows[0]!.sum;
   }
   return sums;
 }
 
-export async function factsOf(url: string, connectTimeoutMs: number, options: { checksums: boolean }): Promise<SnapshotFacts> {
+export async function factsOf(url: string, connectTimeoutMs: number, options: { checksumKey: string | null }): Promise<SnapshotFacts> {
   return withClient(url, { connectTimeoutMs }, async (client) => {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
       return {
         rowCounts: await rowCounts(client),
         fingerprint: (await schemaFingerprint(client, { includeDbkitSchema: true })).hash,
-        contentChecksums: options.checksums ? await contentChecksums(client) : null,
+        contentChecksums: options.checksumKey ? await contentChecksums(client, options.checksumKey) : null,
       };
     } finally {
       await client.query('COMMIT').catch(() => {});
@@ -146,8 +151,8 @@ export async function dropDatabaseIfExists(maintenance: pg.ClientBase, name: str
  * Reads every table of the copy in full and compares it with what the source held; the copy's
  * content checksums are what its manifest records.
  */
-export async function verifyCopy(url: string, copy: string, expected: SnapshotFacts, connectTimeoutMs: number): Promise<{ ok: boolean; detail: string; contentChecksums: Record<string, string> | null }> {
-  const facts = await factsOf(withDatabase(url, copy), connectTimeoutMs, { checksums: true });
+export async function verifyCopy(url: string, copy: string, expected: SnapshotFacts, connectTimeoutMs: number, checksumKey: string): Promise<{ ok: boolean; detail: string; contentChecksums: Record<string, string> | null }> {
+  const facts = await factsOf(withDatabase(url, copy), connectTimeoutMs, { checksumKey });
   const fail = (detail: string) => ({ ok: false, detail, contentChecksums: facts.contentChecksums });
   if (facts.fingerprint !== expected.fingerprint) return fail('the copy has a different schema fingerprint than the source (the schema changed while it was copied)');
   const differing = Object.keys({ ...expected.rowCounts, ...facts.rowCounts }).filter((t) => expected.rowCounts[t] !== facts.rowCounts[t]);

@@ -19,9 +19,9 @@ import { connectStep, withMigrationLock } from '../migrations/session.js';
 import { backupDatabaseName, loadRestorableManifest, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
-import { factsOf, maintenanceDatabase, systemIdentifier } from '../backup/template.js';
-import { checkArchive, checkCopy, cloneDatabase, databaseAlreadyExists, databaseExists, isDuplicateDatabase, restoreArchive, swapDatabases, type IntegrityCheck } from '../backup/restore.js';
-import { checkDatabaseName, compareFacts, defaultRestoreName, requiredRestoreMajor, type FactsComparison } from '../core/restore-plan.js';
+import { maintenanceDatabase, systemIdentifier } from '../backup/template.js';
+import { checkArchive, checkCopy, cloneDatabase, proveClone, databaseAlreadyExists, databaseExists, isDuplicateDatabase, restoreArchive, swapDatabases, type IntegrityCheck } from '../backup/restore.js';
+import { checkDatabaseName, defaultRestoreName, requiredRestoreMajor, type FactsComparison } from '../core/restore-plan.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
 import type { ErrorDocument } from '../output/errors.js';
@@ -144,12 +144,12 @@ async function restoreIntoNew(config: ResolvedConfig, target: DatabaseTarget, p:
   }
   const copy = manifest.location.database;
   await withClient(serverUrl, connectOptions, (m) => cloneDatabase(m, copy, p.name, null));
-  const proof = compareFacts(manifest, await factsOf(newUrl, target.connectTimeoutMs, { checksums: manifest.contentChecksums !== null }));
-  if (!proof.ok) {
+  try {
+    return await proveClone(manifest, newUrl, target.connectTimeoutMs);
+  } catch (error) {
     await drop();
-    throw new DbkitError('RESTORE_MISMATCH', `the copy of ${copy} does not match backup ${manifest.id}: ${proof.detail}`, { hint: 'it was dropped; nothing changed' });
+    throw error;
   }
-  return proof;
 }
 
 export async function restoreBackup(config: ResolvedConfig, options: RestoreOptions, reporter: Reporter): Promise<RestoreReport> {
@@ -253,9 +253,9 @@ async function swapInCopy(target: DatabaseTarget, copy: string, p: Prepared, rep
   return withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs }, async (maintenance) => {
     await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`);
     await cloneDatabase(maintenance, copy, staging, p.liveOwner);
-    const proof = compareFacts(p.manifest, await factsOf(withDatabase(target.url, staging), target.connectTimeoutMs, { checksums: p.manifest.contentChecksums !== null }));
+    let proof: FactsComparison;
     try {
-      if (!proof.ok) throw new DbkitError('RESTORE_MISMATCH', `the copy of ${copy} does not match backup ${p.manifest.id}: ${proof.detail}`, { hint: 'it was dropped; nothing changed' });
+      proof = await proveClone(p.manifest, withDatabase(target.url, staging), target.connectTimeoutMs);
       await swapDatabases(maintenance, target.databaseName, staging, retired);
     } catch (error) {
       await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`).catch(() => {});
