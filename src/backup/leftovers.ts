@@ -50,7 +50,8 @@ export function folderLeftovers(folder: BackupFolder, target: DatabaseTarget | n
     const mine = slug !== null && slugOfId(stray.id) === slug;
     if (target && !mine) continue;
     const what = { archive: 'archive without a manifest', partial: 'partial archive of a killed backup', 'manifest-tmp': 'half-written manifest', manifest: 'manifest' }[stray.kind];
-    leftovers.push({ kind: 'file', name: stray.name, detail: what, sizeBytes: stray.sizeBytes, removable: mine });
+    // Without a target (a listing): removable by --keep run against the database it belongs to.
+    leftovers.push({ kind: 'file', name: stray.name, detail: what, sizeBytes: stray.sizeBytes, removable: target ? mine : true });
   }
   return leftovers;
 }
