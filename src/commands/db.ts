@@ -76,7 +76,7 @@ export function registerDb(program: Command): void {
     });
 
   db.command('reset')
-    .description('DELETE the embedded cluster and all its data (including template-copy backups stored in it); the next command creates a fresh one')
+    .description('DELETE the embedded cluster and all its data (including the template-copy backups stored in it, whose manifests it removes); the next command creates a fresh one')
     .option('-y, --yes', 'do not ask for confirmation', false)
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ npx dbkit db reset --yes')
