@@ -41,8 +41,8 @@ export const BackupManifestSchema = z
     checksum: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
     fingerprint: z.string().max(200),
     rowCounts: z.record(z.string(), count),
-    /** Per table: sum of md5(key || row text) as two 64-bit halves, computed by the server (template copies). */
-    contentChecksums: z.record(z.string(), z.string().regex(/^-?\d{1,25}:-?\d{1,25}$/)).nullable().default(null),
+    /** Per table: sum of the rows' keyed 64-bit hashes, computed by the server (template copies). */
+    contentChecksums: z.record(z.string(), z.string().regex(/^-?\d{1,30}$/)).nullable().default(null),
     /** The secret key of those checksums. */
     contentChecksumKey: z.string().regex(/^[0-9a-f]{32}$/).nullable().default(null),
     verified: z.boolean(),

@@ -29,23 +29,37 @@ export function maintenanceDatabase(target: string): string {
 export const newChecksumKey = () => randomBytes(16).toString('hex');
 
 /**
- * Per table: the sum, as two 64-bit halves, of md5(key || row text) over every row. A sum does
- * not depend on row order (a clone made later from the same copy sums the same) and needs no sort
- * (an ordered aggregate costs about four times as much on 1,000,000 rows). The key is secret, so
+ * Column types whose hash function tells apart exactly the values whose text differs (integers,
+ * text under a deterministic collation, uuid, timestamps, ...). Other columns (numeric, whose hash
+ * equates 1.0 and 1.00; jsonb; floats; arrays; domains) are hashed through their text.
+ */
+const EXACT_HASH_TYPES = [16, 17, 18, 20, 21, 23, 25, 26, 1042, 1043, 1082, 1083, 1114, 1184, 2950] as const;
+
+/**
+ * Per table: the sum of hash_record_extended(row, seed) over its rows, computed by the server,
+ * with each column that is not of an exactly hashed type cast to text first. A sum does not
+ * depend on row order (a clone made later from the same copy sums the same) and needs no sort;
+ * hashing values instead of rendering whole rows as text makes it about five times cheaper than
+ * md5 over the row text. The seed comes from a random key kept only in the 0600 manifest, so
  * whoever can write to the copy but not read the manifest cannot make altered rows sum the same.
- * Text output settings are pinned so the sum does not depend on the session.
  */
 export async function contentChecksums(client: pg.ClientBase, key: string): Promise<Record<string, string>> {
+  const seed = BigInt.asIntN(64, BigInt(`0x${key.slice(0, 16)}`)).toString();
+  // Text of the columns cast to text must not depend on the session.
   await client.query(
     "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'",
   );
   const sums: Record<string, string> = {};
   for (const table of await listTables(client)) {
-    const { rows } = await client.query<{ sum: string }>(
-      `SELECT coalesce(sum(('x' || left(h, 16))::bit(64)::bigint::numeric), 0)::text || ':' || coalesce(sum(('x' || right(h, 16))::bit(64)::bigint::numeric), 0)::text AS sum
-         FROM (SELECT md5($1 || t::text) AS h FROM ONLY ${quoteQualified(table)} AS t) AS r`,
-      [key],
+    const { rows: columns } = await client.query<{ name: string; exact: boolean }>(
+      `SELECT a.attname AS name, (a.atttypid = ANY($2::oid[]) OR t.typtype = 'e') AND coalesce(c.collisdeterministic, true) AS exact
+         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation c ON c.oid = a.attcollation
+        WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+      [quoteQualified(table), EXACT_HASH_TYPES],
     );
+    const values = columns.map((c) => `t.${quoteIdent(c.name)}${c.exact ? '' : '::text'}`);
+    const rowHash = values.length > 0 ? `hash_record_extended(ROW(${values.join(', ')}), $1::bigint)` : '0';
+    const { rows } = await client.query<{ sum: string }>(`SELECT coalesce(sum(${rowHash}), 0)::text AS sum FROM ONLY ${quoteQualified(table)} AS t`, [seed]);
     sums[qualified(table)] = rows[0]!.sum;
   }
   return sums;

@@ -45,4 +45,19 @@ describe.each(testServers())('a tampered template copy on $name', (server) => {
     expect(again.code, again.stderr).toBe(0);
     expect(await query<{ n: string }>(urlFor(server.adminUrl, into()), "SELECT count(*) AS n FROM public.contents WHERE content = 'TAMPERED'")).toEqual([{ n: '0' }]);
   });
+
+  it('also catches changes that a column type calls equal but that show: numeric 1.0 -> 1.00, jsonb 1.0 -> 1.00', async () => {
+    await query(db.url, `CREATE TABLE public.scores (id int PRIMARY KEY, score numeric, meta jsonb);
+      INSERT INTO public.scores SELECT g, 1.0, '{"w": 1.0}' FROM generate_series(1, 50) g`);
+    const taken = await runCli(['backup', '--backup-strategy', 'template', '--db', db.url, '--json'], { env });
+    expect(taken.code, taken.stderr).toBe(0);
+    const backup = parseJson<BackupReport>(taken).backup!;
+    const copy = backup.location.kind === 'database' ? backup.location.database : '';
+    for (const change of ["UPDATE public.scores SET score = 1.00 WHERE id = 7", `UPDATE public.scores SET score = 1.0, meta = '{"w": 1.00}' WHERE id = 7`]) {
+      await query(urlFor(server.adminUrl, copy), change);
+      const restored = await runCli(['restore', backup.id, '--into', into(), '--db', db.url], { env });
+      expect(restored.code, `${change}: ${restored.stderr}`).toBe(19);
+      expect(restored.stderr).toContain('differs from the checksum recorded at backup time: public.scores');
+    }
+  });
 });

@@ -39,7 +39,7 @@ describe('parseManifest', () => {
     ['a location that does not fit the strategy', { strategy: 'template' }, 'location: does not fit strategy template'],
     ['a negative row count', { rowCounts: { 'public.t': -1 } }, 'rowCounts.public.t'],
     ['a wrong type', { verified: 'yes' }, 'verified'],
-    ['content checksums without their key', { contentChecksums: { 'public.t': '1:2' } }, 'contentChecksumKey: is missing'],
+    ['content checksums without their key', { contentChecksums: { 'public.t': '-12' } }, 'contentChecksumKey: is missing'],
   ])('refuses %s', (_label, change, message) => {
     const result = parse({ ...base, ...change });
     expect(result.ok).toBe(false);
