@@ -6,7 +6,7 @@ export { DbkitError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { initProject, type InitReport, type InitOptions, type InitFile } from './commands/init.js';
 export { applyMigrations, type ApplyReport, type ApplyOptions } from './commands/apply.js';
 export { readStatus, type StatusReport } from './commands/status.js';
-export { listBackups, type BackupListEntry } from './commands/backups.js';
+export { listBackups, type BackupListEntry, type BackupListing } from './commands/backups.js';
 export { pruneTargetBackups } from './commands/backups.js';
 export { rollbackMigrations, type RollbackReport, type RollbackOptions } from './commands/rollback.js';
 export { backupDatabase, type BackupReport } from './commands/backup.js';

@@ -25,6 +25,7 @@ import { rollbackMigrations } from '../../src/commands/rollback.ts';
 import { backupDatabase } from '../../src/commands/backup.ts';
 import { restoreBackup } from '../../src/commands/restore.ts';
 import { readManifest } from '../../src/backup/manifest.ts';
+import { contentChecksums } from '../../src/backup/template.ts';
 import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
 import { findPgTool, libpqEnv } from '../../src/backup/pg-tools.ts';
 import { execFile } from 'node:child_process';
@@ -86,6 +87,8 @@ interface StrategyRow {
   sizeBytes: number;
   checkMs: number;
   restoreMs: number;
+  /** Per-table content checksums alone (template copies; 0 for archives, whose sha256 covers them). */
+  checksumMs: number;
 }
 
 interface MigrationRow {
@@ -127,14 +130,29 @@ async function benchServer(label: string, serverUrl: string, strategies: BackupS
       const plain = await plainBaseline(serverUrl, name, strategy, created);
       const strategyConfig = configFor(url, strategy);
       const taken = await backupDatabase(strategyConfig, silent);
-      const manifest = readManifest(strategyConfig.backupDir, taken.backup!.id)!;
+      const read = await readManifest(strategyConfig.backupDir, taken.backup!.id);
+      if (read.kind !== 'ok') throw new Error(`manifest of ${taken.backup!.id}: ${read.kind}`);
+      const { manifest } = read;
+      // What the per-table content checksums (template copies) cost on their own, timed apart.
+      let checksumMs = 0;
+      if (manifest.location.kind === 'database') {
+        const copyUrl = withDb(serverUrl, manifest.location.database);
+        checksumMs = await admin(copyUrl, async (c) => {
+          await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          const t0 = performance.now();
+          await contentChecksums(c, manifest.contentChecksumKey!);
+          const took = performance.now() - t0;
+          await c.query('COMMIT');
+          return took;
+        });
+      }
       if (manifest.location.kind === 'database') created.push(manifest.location.database);
       const into = `${name}_r_${strategy}`.replace(/[^a-z0-9_]/g, '_');
       created.push(into);
       const restored = await restoreBackup(strategyConfig, { backupId: manifest.id, into, inPlace: false, yes: true }, silent);
       if (!restored.ok || !restored.proof?.ok) throw new Error(`restore failed: ${restored.error?.message}`);
       const checkMs = restored.integrity?.durationMs ?? 0;
-      rows.push({ server: label, strategy: manifest.strategy, ...plain, backupMs: manifest.durationMs, verifyMs: manifest.verification.durationMs, sizeBytes: manifest.sizeBytes, checkMs, restoreMs: restored.durationMs });
+      rows.push({ server: label, strategy: manifest.strategy, ...plain, backupMs: manifest.durationMs, verifyMs: manifest.verification.durationMs, sizeBytes: manifest.sizeBytes, checkMs, restoreMs: restored.durationMs, checksumMs });
       log(`${label}: ${manifest.strategy} backup ${formatDuration(manifest.durationMs)}, restore ${formatDuration(restored.durationMs)} (${restored.proof.detail})`);
     }
   } finally {
@@ -216,6 +234,15 @@ async function main(): Promise<void> {
         formatDuration(r.plainRestoreMs),
         `${(r.restoreMs / r.plainRestoreMs).toFixed(2)}x`,
       ]),
+    ),
+  );
+  log('');
+  log('');
+  log('content checksums of template copies (computed once on the copy when the backup is taken, once on the clone when restoring)');
+  log(
+    table(
+      ['server', 'strategy', 'checksums', 'plain copy', 'checksums / plain copy', 'share of dbkit backup'],
+      rows.filter((r) => r.checksumMs > 0).map((r) => [r.server, r.strategy, formatDuration(r.checksumMs), formatDuration(r.plainBackupMs), `${(r.checksumMs / r.plainBackupMs).toFixed(2)}x`, `${((r.checksumMs / r.backupMs) * 100).toFixed(0)}%`]),
     ),
   );
   log('');

@@ -3,8 +3,10 @@
  * newest candidate whose major version is at least the server's wins.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { DbkitError } from '../errors.js';
 
 export const PG_TOOLS = ['pg_dump', 'pg_restore'] as const;
 export type PgToolName = (typeof PG_TOOLS)[number];
@@ -54,7 +56,7 @@ export function findPgTool(name: PgToolName, serverMajor: number, pgBinDir: stri
   return listPgTools(name, pgBinDir).find((t) => t.major >= serverMajor) ?? null;
 }
 
-/** Connection settings for a libpq child process: everything but the password goes on argv-free env too. */
+/** Connection settings for a libpq child process as environment variables (benchmarks' baselines). */
 export function libpqEnv(url: string): Record<string, string> {
   const parsed = new URL(url);
   const env: Record<string, string> = {};
@@ -71,4 +73,64 @@ export function libpqEnv(url: string): Record<string, string> {
   }
   env.PGCONNECT_TIMEOUT ??= '10';
   return env;
+}
+
+/**
+ * Every connection parameter of a postgres:// URL (user, password, host, port, database, and
+ * each query parameter: sslpassword, user=..., password=...), as libpq keywords.
+ */
+export function connectionParams(url: string): Record<string, string> {
+  const parsed = new URL(url);
+  const params: Record<string, string> = {};
+  if (parsed.hostname) params.host = decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, ''));
+  if (parsed.port) params.port = parsed.port;
+  if (parsed.username) params.user = decodeURIComponent(parsed.username);
+  if (parsed.password) params.password = decodeURIComponent(parsed.password);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database) params.dbname = database;
+  for (const [key, value] of parsed.searchParams) params[key] = value;
+  params.connect_timeout ??= '10';
+  return params;
+}
+
+/** A pg_service.conf section: one keyword=value per line. */
+export function serviceFileText(service: string, params: Record<string, string>): string {
+  const lines = [`[${service}]`];
+  for (const [key, value] of Object.entries(params)) {
+    if (!/^[a-z_]+$/.test(key)) throw new DbkitError('DB_URL_INVALID', `the database URL has a parameter a PostgreSQL client does not know (${JSON.stringify(key.slice(0, 40))})`, { hint: 'remove it from the URL' });
+    if (/[\r\n\0]/.test(value)) throw new DbkitError('DB_URL_INVALID', `the database URL's ${key} contains a line break`, { hint: 'remove it from the URL' });
+    lines.push(`${key}=${value}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** dbkit's environment minus what a client tool does not need and may hold a secret (DATABASE_URL, DBKIT_*). */
+export function childEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'DATABASE_URL' && !key.startsWith('DBKIT_')));
+}
+
+export interface ChildConnection {
+  /** Environment for the child: PGSERVICEFILE and PGSERVICE, nothing secret. */
+  env: Record<string, string>;
+  dispose(): void;
+}
+
+/**
+ * Hands a libpq child process (pg_dump) its connection through a service file readable by this
+ * user only (0600, in a 0700 folder), so no password, user or secret parameter ever appears on
+ * its command line (visible to every local user in ps) nor in its environment.
+ */
+export function childConnection(url: string, applicationName: string): ChildConnection {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-conn-'));
+  try {
+    const file = path.join(dir, 'pg_service.conf');
+    writeFileSync(file, serviceFileText('dbkit', { ...connectionParams(url), application_name: applicationName }), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    env: { PGSERVICEFILE: path.join(dir, 'pg_service.conf'), PGSERVICE: 'dbkit' },
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

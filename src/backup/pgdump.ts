@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync, rmSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import readline from 'node:readline';
 import type pg from 'pg';
 import { DbkitError } from '../errors.js';
@@ -13,23 +13,15 @@ import { scrub, secretsOf } from '../core/redact.js';
 import { CopyRowCounter, compareRowCounts } from '../core/copy-rows.js';
 import { rowCounts } from '../db/catalog.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
-import { libpqEnv, type PgTool } from './pg-tools.js';
+import { childConnection, childEnvironment, type PgTool } from './pg-tools.js';
+import type { SnapshotFacts } from './template.js';
 
-export interface SnapshotFacts {
-  rowCounts: Record<string, number>;
-  fingerprint: string;
-}
-
-function urlWithoutPassword(url: string): string {
-  const parsed = new URL(url);
-  parsed.password = '';
-  return parsed.toString();
-}
-
-function runTool(tool: PgTool, args: string[], url: string, onStdoutLine?: (line: string) => void): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
+/** Runs a PostgreSQL client tool; `url` (or null: no connection) reaches it through a 0600 service file. */
+function runTool(tool: PgTool, args: string[], url: string | null, onStdoutLine?: (line: string) => void): Promise<{ code: number | null; stderr: string }> {
+  const connection = url ? childConnection(url, 'dbkit-backup') : null;
+  return new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
     const child = spawn(tool.path, args, {
-      env: { ...process.env, ...libpqEnv(url), PGAPPNAME: 'dbkit-backup' },
+      env: { ...childEnvironment(), ...connection?.env },
       stdio: ['ignore', onStdoutLine ? 'pipe' : 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -41,8 +33,8 @@ function runTool(tool: PgTool, args: string[], url: string, onStdoutLine?: (line
       lines.on('line', onStdoutLine);
     }
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr: scrub(stderr, secretsOf(url)) }));
-  });
+    child.on('close', (code) => resolve({ code, stderr: url ? scrub(stderr, secretsOf(url)) : stderr }));
+  }).finally(() => connection?.dispose());
 }
 
 /**
@@ -54,15 +46,16 @@ export async function dumpWithSnapshot(client: pg.ClientBase, tool: PgTool, url:
   try {
     const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
     const snapshot = rows[0]!.snapshot;
-    // pg_dump connects with the password from the environment, never from argv (visible in ps).
-    const dump = runTool(tool, ['--format=custom', `--snapshot=${snapshot}`, `--file=${file}`, '--no-password', `--dbname=${urlWithoutPassword(url)}`], url);
+    // No connection string on argv (visible in ps): pg_dump reads it from a 0600 service file.
+    // `file` already exists, 0600: pg_dump truncates it and keeps its mode.
+    const dump = runTool(tool, ['--format=custom', `--snapshot=${snapshot}`, `--file=${file}`, '--no-password'], url);
     const facts: SnapshotFacts = {
       rowCounts: await rowCounts(client),
       fingerprint: (await schemaFingerprint(client, { includeDbkitSchema: true })).hash,
+      contentChecksums: null,
     };
     const result = await dump;
     if (result.code !== 0) {
-      rmSync(file, { force: true });
       throw new DbkitError('BACKUP_FAILED', `pg_dump failed: ${lastLine(result.stderr)}`, { hint: 'nothing was changed; fix the cause or pass --no-backup (not recommended)' });
     }
     return facts;
@@ -86,7 +79,7 @@ export interface ArchiveCheck {
 /** Reads the whole archive back and compares every table's row count with `expected`. */
 export async function verifyArchive(restoreTool: PgTool, file: string, expected: Record<string, number>): Promise<ArchiveCheck> {
   const counter = new CopyRowCounter();
-  const result = await runTool(restoreTool, ['--file=-', file], 'postgres://localhost/', (line) => counter.line(line));
+  const result = await runTool(restoreTool, ['--file=-', file], null, (line) => counter.line(line));
   counter.end();
   if (result.code !== 0) return { ok: false, detail: `pg_restore cannot read the archive: ${lastLine(result.stderr)}`, counts: counter.counts };
   if (counter.unterminated) return { ok: false, detail: `the archive ends inside the data of ${counter.unterminated} (truncated)`, counts: counter.counts };

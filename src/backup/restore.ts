@@ -7,22 +7,22 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import path from 'node:path';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
-import { otherSessions, quoteIdent, rowCounts } from '../db/catalog.js';
+import { quoteIdent, rowCounts } from '../db/catalog.js';
 import { schemaFingerprint } from '../db/fingerprint.js';
 import { withClient } from '../db/scoped.js';
 import { withDatabase } from '../db/connect.js';
 import { compareFacts, type FactsComparison } from '../core/restore-plan.js';
 import { RestoreScriptError, RestoreScriptParser, type ScriptEvent } from '../core/restore-script.js';
-import type { BackupManifest } from './manifest.js';
+import { backupFileInFolder, type BackupManifest } from './manifest.js';
+import { markerMatches } from './names.js';
 import { sha256File, verifyArchive } from './pgdump.js';
-import { factsOf } from './template.js';
-import type { PgTool } from './pg-tools.js';
+import { blockingSessions, databasesLike, describeSessions, factsOf } from './template.js';
+import { childEnvironment, type PgTool } from './pg-tools.js';
 
 export interface IntegrityCheck {
   method: string;
@@ -34,24 +34,61 @@ function corrupt(manifest: BackupManifest, what: string): DbkitError {
   return new DbkitError('BACKUP_CORRUPT', `backup ${manifest.id} cannot be trusted: ${what}`, { hint: 'nothing was restored; pick another backup (dbkit backups)' });
 }
 
-/** Proves an archive intact before it is used: its size, its sha256, then reading all of it back. */
-export async function checkArchive(manifest: BackupManifest, file: string, restoreTool: PgTool): Promise<IntegrityCheck> {
+/** Proves an archive intact before it is used: where it is, its size, its sha256, then reading all of it back. */
+export async function checkArchive(manifest: BackupManifest, backupDir: string, restoreTool: PgTool): Promise<IntegrityCheck & { file: string }> {
   const started = performance.now();
-  if (!existsSync(file)) throw corrupt(manifest, `its archive ${path.basename(file)} is missing from ${path.dirname(file)}`);
+  const name = manifest.location.kind === 'file' ? manifest.location.file : '';
+  const found = backupFileInFolder(backupDir, name);
+  if (!found.ok) throw corrupt(manifest, found.reason);
+  if (!found.path) throw corrupt(manifest, `its archive ${name} is missing from ${backupDir}`);
+  const file = found.path;
   const size = statSync(file).size;
   if (size !== manifest.sizeBytes) throw corrupt(manifest, `the archive is ${size} bytes but was ${manifest.sizeBytes} when taken (truncated or replaced)`);
   if (!manifest.checksum || (await sha256File(file)) !== manifest.checksum) throw corrupt(manifest, 'the archive\'s sha256 differs from the manifest (the file was modified or damaged)');
   const readBack = await verifyArchive(restoreTool, file, manifest.rowCounts);
   if (!readBack.ok) throw corrupt(manifest, readBack.detail);
-  return { method: `size, sha256 and ${restoreTool.name} ${restoreTool.version} full read-back`, detail: `sha256 matches; ${readBack.detail}`, durationMs: performance.now() - started };
+  return { method: `size, sha256 and ${restoreTool.name} ${restoreTool.version} full read-back`, detail: `sha256 matches; ${readBack.detail}`, durationMs: performance.now() - started, file };
 }
 
-/** Proves a template-copy backup still holds what it held when taken. */
+/**
+ * Proves a template-copy backup is dbkit's (its marker) and still has the schema fingerprint and
+ * row counts it had when taken. Its content checksums are compared on the clone made from it
+ * (proveClone), which is what gets restored: one pass over the data instead of two, and nothing
+ * can change the copy between that check and the restore.
+ */
 export async function checkCopy(manifest: BackupManifest, serverUrl: string, copy: string, connectTimeoutMs: number): Promise<IntegrityCheck> {
   const started = performance.now();
-  const comparison = compareFacts(manifest, await factsOf(withDatabase(serverUrl, copy), connectTimeoutMs));
+  const [db] = await withClient(serverUrl, { connectTimeoutMs }, async (client) => (await databasesLike(client, copy)).filter((d) => d.name === copy));
+  if (!db) throw corrupt(manifest, `its backup database ${copy} is not on this server`);
+  if (!markerMatches(db.comment, manifest.id)) throw corrupt(manifest, `the database ${copy} does not carry dbkit's marker for this backup (not created by dbkit for it): left alone`);
+  // Content checksums are compared on the clone (proveClone), not here.
+  const comparison = compareFacts({ ...manifest, contentChecksums: null }, await factsOf(withDatabase(serverUrl, copy), connectTimeoutMs, { checksumKey: null }));
   if (!comparison.ok) throw corrupt(manifest, `the backup database ${copy} changed since it was taken: ${comparison.detail}`);
-  return { method: 'template copy read back in full; fingerprint and per-table row counts compared with the manifest', detail: comparison.detail, durationMs: performance.now() - started };
+  const method = `dbkit's marker, then the template copy read back in full: fingerprint and per-table row counts compared with the manifest${manifest.contentChecksums ? ' (content checksums: on the clone, before it counts as restored)' : ''}`;
+  return { method, detail: comparison.detail, durationMs: performance.now() - started };
+}
+
+/**
+ * Proves the clone of a template copy equal to the manifest: fingerprint, row counts and content
+ * checksums. Rows that differ under equal counts mean the backup itself was altered (exit 19);
+ * any other difference is a failed restore (exit 21). The caller drops the clone on failure.
+ */
+export async function proveClone(manifest: BackupManifest, cloneUrl: string, connectTimeoutMs: number): Promise<FactsComparison> {
+  const proof = compareFacts(manifest, await factsOf(cloneUrl, connectTimeoutMs, { checksumKey: manifest.contentChecksums ? manifest.contentChecksumKey : null }));
+  if (proof.ok) return proof;
+  const copy = manifest.location.kind === 'database' ? manifest.location.database : manifest.id;
+  if (proof.fingerprintMatches && proof.mismatches.length === 0) throw corrupt(manifest, `the backup database ${copy} changed since it was taken: ${proof.detail}`);
+  throw new DbkitError('RESTORE_MISMATCH', `the copy of ${copy} does not match backup ${manifest.id}: ${proof.detail}`, { hint: 'it was dropped; nothing changed' });
+}
+
+/** CREATE DATABASE lost a race to another session creating the same name (42P04, or the unique index). */
+export function isDuplicateDatabase(error: unknown): boolean {
+  const pg = pgErrorInfo(error);
+  return pg?.code === '42P04' || (pg?.code === '23505' && /pg_database_datname_index/.test(`${pg.constraint ?? ''} ${errorMessage(error)}`));
+}
+
+export function databaseAlreadyExists(name: string): DbkitError {
+  return new DbkitError('USAGE', `database "${name}" already exists on this server`, { hint: 'pick another --into name (restore never overwrites an existing database unless --in-place)' });
 }
 
 export async function databaseExists(client: pg.ClientBase, name: string): Promise<boolean> {
@@ -125,7 +162,7 @@ function restoreError(what: string, error: unknown, lockTimeoutMs: number): Dbki
 
 /** Streams `pg_restore --file=-` into the client: statements as queries, table data through COPY. */
 async function runScript(client: pg.Client, tool: PgTool, file: string, lockTimeoutMs: number): Promise<void> {
-  const child = spawn(tool.path, ['--file=-', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGAPPNAME: 'dbkit-restore' } });
+  const child = spawn(tool.path, ['--file=-', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...childEnvironment(), PGAPPNAME: 'dbkit-restore' } });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 20_000) stderr += chunk.toString();
@@ -204,9 +241,10 @@ export async function cloneDatabase(maintenance: pg.ClientBase, from: string, to
     await maintenance.query(`CREATE DATABASE ${quoteIdent(to)} TEMPLATE ${quoteIdent(from)}${owner ? ` OWNER ${quoteIdent(owner)}` : ''}`);
   } catch (error) {
     const pg = pgErrorInfo(error);
+    if (isDuplicateDatabase(error)) throw databaseAlreadyExists(to);
     if (pg?.code === '55006') {
-      const who = (await otherSessions(maintenance, from)).map((s) => `pid ${s.pid} ${s.application || s.user}`).join(', ');
-      throw new DbkitError('RESTORE_FAILED', `cannot copy the backup database ${from}: other sessions are connected to it (${who || 'just disconnected'})`, { pg, hint: 'close them and retry; nothing changed' });
+      const who = describeSessions(await blockingSessions(maintenance, from));
+      throw new DbkitError('RESTORE_FAILED', `cannot copy the backup database ${from}: other sessions are connected to it (${who})`, { pg, hint: 'close them and retry; nothing changed' });
     }
     if (pg?.code === '42501') throw new DbkitError('RESTORE_FAILED', 'not allowed to create databases (needs CREATEDB)', { pg, hint: 'grant CREATEDB or run as the cluster owner; nothing changed' });
     throw error;
@@ -218,10 +256,10 @@ export async function cloneDatabase(maintenance: pg.ClientBase, from: string, to
  * as `retired`. Needs `live` to itself: nobody may be connected to it.
  */
 export async function swapDatabases(maintenance: pg.ClientBase, live: string, replacement: string, retired: string): Promise<void> {
-  const sessions = await otherSessions(maintenance, live);
+  const sessions = await blockingSessions(maintenance, live);
   const blocked = (detail: string) =>
     new DbkitError('RESTORE_FAILED', `cannot replace database "${live}" while other sessions are connected to it (${detail})`, { hint: 'stop the application (and close psql), then retry; nothing changed' });
-  if (sessions.length > 0) throw blocked(sessions.slice(0, 5).map((s) => `pid ${s.pid} ${s.application || s.user || '?'}`).join(', '));
+  if (sessions.length > 0) throw blocked(describeSessions(sessions));
   await maintenance.query('BEGIN');
   try {
     await maintenance.query(`ALTER DATABASE ${quoteIdent(live)} RENAME TO ${quoteIdent(retired)}`);

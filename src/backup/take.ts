@@ -1,9 +1,14 @@
 /**
  * Taking a verified backup: choose the strategy, take it, verify it, write the manifest. A backup
  * that cannot be verified is reported as a failure (its manifest says verified: false).
+ *
+ * The manifest is written first (status "taking"), before the first byte: a killed backup is
+ * always found again. The archive is written under a temporary name into a file created 0600
+ * beforehand, in a 0700 folder, and renamed once verified.
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
 import type { ResolvedConfig, BackupStrategyChoice } from '../config.js';
 import { DbkitError, errorMessage } from '../errors.js';
 import type { ServerInfo } from '../db/catalog.js';
@@ -11,10 +16,12 @@ import type { DatabaseTarget } from '../db/target.js';
 import { withClient } from '../db/scoped.js';
 import { withDatabase } from '../db/connect.js';
 import { findPgTool, listPgTools, type PgTool } from './pg-tools.js';
-import { archivePath, backupDatabaseName, newBackupId, writeManifest, type BackupManifest, type BackupStrategyName } from './manifest.js';
+import { ensureBackupDir, folderTag, manifestPath, scanBackupDir, thisWriter, writeManifest, type BackupManifest } from './manifest.js';
+import { archiveName, backupDatabaseName, backupMarker, newBackupId, partialArchiveName } from './names.js';
 import { dumpWithSnapshot, fileSize, sha256File, verifyArchive } from './pgdump.js';
 import { pruneBackups, type PruneResult } from './prune.js';
-import { copyDatabase, dropDatabaseIfExists, factsOf, maintenanceDatabase, verifyCopy } from './template.js';
+import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, newChecksumKey, factsOf, maintenanceDatabase, systemIdentifier, verifyCopy } from './template.js';
+import { databaseLeftovers, folderLeftovers, type Leftover } from './leftovers.js';
 
 export type BackupPlan = { strategy: 'pg_dump'; dump: PgTool; restore: PgTool } | { strategy: 'template' };
 
@@ -39,10 +46,12 @@ export interface TakeBackupOptions {
   reason: string;
   /** Migrations applied at this moment (recorded in the manifest). */
   migrations: string[];
-  /** Backups that keepBackups pruning must not remove (the one a restore reads, say). */
+  /** Backups that keepBackups pruning must not remove (the one a restore is reading, say). */
   protect?: readonly string[];
   /** Told what keepBackups pruning did after the new backup was verified. */
   onPruned?: (result: PruneResult) => void;
+  /** Told about incomplete backups that killed runs left for this database (before this one starts). */
+  onLeftovers?: (leftovers: Leftover[]) => void;
 }
 
 /**
@@ -52,68 +61,45 @@ export interface TakeBackupOptions {
 export async function takeBackup(options: TakeBackupOptions): Promise<BackupManifest> {
   const { config, target, server, plan } = options;
   const started = performance.now();
+  ensureBackupDir(config.backupDir);
   const id = newBackupId(target.databaseName);
-  const base = {
-    formatVersion: 1 as const,
-    id,
-    createdAt: new Date().toISOString(),
-    reason: options.reason,
-    source: { database: target.databaseName, url: target.redactedUrl, kind: target.kind },
-    server: { version: server.version, versionNum: server.versionNum },
-    migrations: options.migrations,
-  };
-  let manifest: BackupManifest;
-  if (plan.strategy === 'pg_dump') {
-    const file = archivePath(config.backupDir, id);
-    rmSync(file, { force: true });
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const facts = await withClient(target.url, { connectTimeoutMs: target.connectTimeoutMs }, (client) => dumpWithSnapshot(client, plan.dump, target.url, file));
-    // Archives hold all the data: readable by their owner only.
-    chmodSync(file, 0o600);
-    const verifyStarted = performance.now();
-    const check = await verifyArchive(plan.restore, file, facts.rowCounts);
-    manifest = {
-      ...base,
-      strategy: 'pg_dump',
-      location: { kind: 'file', file: path.basename(file) },
-      sizeBytes: fileSize(file),
-      checksum: await sha256File(file),
-      fingerprint: facts.fingerprint,
-      rowCounts: facts.rowCounts,
-      verified: check.ok,
-      verification: { method: `${plan.restore.name} ${plan.restore.version} full read-back with per-table row counts`, durationMs: performance.now() - verifyStarted, detail: check.detail },
+  const copy = backupDatabaseName(id);
+  const tag = folderTag(config.backupDir);
+  const connectOptions = { connectTimeoutMs: target.connectTimeoutMs };
+  const url = plan.strategy === 'pg_dump' ? target.url : withDatabase(target.url, maintenanceDatabase(target.databaseName));
+  let manifest: BackupManifest = await withClient(url, connectOptions, async (client) => {
+    await reportLeftovers(client, options, tag);
+    return {
+      formatVersion: 1,
+      id,
+      status: 'taking',
+      writer: thisWriter(),
+      createdAt: new Date().toISOString(),
+      reason: options.reason,
+      strategy: plan.strategy,
+      source: { database: target.databaseName, url: target.redactedUrl, kind: target.kind, systemIdentifier: await systemIdentifier(client) },
+      server: { version: server.version, versionNum: server.versionNum },
+      migrations: options.migrations,
+      location: plan.strategy === 'pg_dump' ? { kind: 'file', file: archiveName(id) } : { kind: 'database', database: copy },
+      sizeBytes: 0,
+      checksum: null,
+      fingerprint: '',
+      rowCounts: {},
+      contentChecksums: null,
+      contentChecksumKey: plan.strategy === 'template' ? newChecksumKey() : null,
+      verified: false,
+      verification: { method: '', durationMs: 0, detail: 'not finished' },
       durationMs: 0,
-      tool: `${plan.dump.name} ${plan.dump.version}`,
+      tool: plan.strategy === 'pg_dump' ? `${plan.dump.name} ${plan.dump.version}` : null,
     };
-  } else {
-    const copy = backupDatabaseName(id);
-    const maintenanceUrl = withDatabase(target.url, maintenanceDatabase(target.databaseName));
-    manifest = await withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs }, async (maintenance) => {
-      const facts = await factsOf(target.url, target.connectTimeoutMs);
-      const sizeBytes = await copyWhenAlone(maintenance, target.databaseName, copy, `dbkit backup ${id} of ${target.databaseName} (${options.reason})`);
-      const verifyStarted = performance.now();
-      let check: { ok: boolean; detail: string };
-      try {
-        check = await verifyCopy(target.url, copy, facts, target.connectTimeoutMs);
-      } catch (error) {
-        check = { ok: false, detail: `the copy cannot be read: ${errorMessage(error)}` };
-      }
-      return {
-        ...base,
-        strategy: 'template' as BackupStrategyName,
-        location: { kind: 'database' as const, database: copy },
-        sizeBytes,
-        checksum: null,
-        fingerprint: facts.fingerprint,
-        rowCounts: facts.rowCounts,
-        verified: check.ok,
-        verification: { method: 'template copy read back in full; fingerprint and per-table row counts compared with the source', durationMs: performance.now() - verifyStarted, detail: check.detail },
-        durationMs: 0,
-        tool: null,
-      };
-    });
+  });
+  writeManifest(config.backupDir, manifest);
+  try {
+    manifest = plan.strategy === 'pg_dump' ? await takeDump(manifest, options) : await takeCopy(manifest, options, tag);
+  } catch (error) {
+    throw await abandon(manifest, options, error);
   }
-  manifest.durationMs = performance.now() - started;
+  manifest = { ...manifest, status: 'done', writer: null, durationMs: performance.now() - started };
   writeManifest(config.backupDir, manifest);
   if (!manifest.verified) {
     throw new DbkitError('BACKUP_FAILED', `backup ${id} could not be verified: ${manifest.verification.detail}`, { hint: 'nothing was changed; retry, or pass --no-backup (not recommended)' });
@@ -125,18 +111,93 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupMani
   return manifest;
 }
 
+async function reportLeftovers(client: pg.ClientBase, options: TakeBackupOptions, tag: string): Promise<void> {
+  if (!options.onLeftovers) return;
+  const folder = await scanBackupDir(options.config.backupDir);
+  const leftovers = [...folderLeftovers(folder, options.target), ...(await databaseLeftovers(client, folder, options.target, tag))];
+  if (leftovers.length > 0) options.onLeftovers(leftovers);
+}
+
+async function takeDump(manifest: BackupManifest, options: TakeBackupOptions): Promise<BackupManifest> {
+  const { config, target, plan } = options;
+  if (plan.strategy !== 'pg_dump') throw new Error('takeDump needs the pg_dump plan');
+  const partial = path.join(config.backupDir, partialArchiveName(manifest.id));
+  // Created 0600 before pg_dump writes a byte: pg_dump truncates it and keeps its mode.
+  closeSync(openSync(partial, 'wx', 0o600));
+  const facts = await withClient(target.url, { connectTimeoutMs: target.connectTimeoutMs }, (client) => dumpWithSnapshot(client, plan.dump, target.url, partial));
+  const verifyStarted = performance.now();
+  const check = await verifyArchive(plan.restore, partial, facts.rowCounts);
+  const sizeBytes = fileSize(partial);
+  const checksum = await sha256File(partial);
+  renameSync(partial, path.join(config.backupDir, archiveName(manifest.id)));
+  return {
+    ...manifest,
+    sizeBytes,
+    checksum,
+    fingerprint: facts.fingerprint,
+    rowCounts: facts.rowCounts,
+    verified: check.ok,
+    verification: { method: `${plan.restore.name} ${plan.restore.version} full read-back with per-table row counts`, durationMs: performance.now() - verifyStarted, detail: check.detail },
+  };
+}
+
+async function takeCopy(manifest: BackupManifest, options: TakeBackupOptions, tag: string): Promise<BackupManifest> {
+  const { target } = options;
+  const copy = backupDatabaseName(manifest.id);
+  const maintenanceUrl = withDatabase(target.url, maintenanceDatabase(target.databaseName));
+  return withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs }, async (maintenance) => {
+    const facts = await factsOf(target.url, target.connectTimeoutMs, { checksumKey: null });
+    const sizeBytes = await copyWhenAlone(maintenance, target.databaseName, copy, backupMarker(manifest.id, target.databaseName, options.reason, tag));
+    const verifyStarted = performance.now();
+    let check: { ok: boolean; detail: string; contentChecksums: Record<string, string> | null };
+    try {
+      check = await verifyCopy(target.url, copy, facts, target.connectTimeoutMs, manifest.contentChecksumKey!);
+    } catch (error) {
+      check = { ok: false, detail: `the copy cannot be read: ${errorMessage(error)}`, contentChecksums: null };
+    }
+    return {
+      ...manifest,
+      sizeBytes,
+      fingerprint: facts.fingerprint,
+      rowCounts: facts.rowCounts,
+      contentChecksums: check.contentChecksums,
+      verified: check.ok,
+      verification: { method: 'template copy read back in full; fingerprint and per-table row counts compared with the source; per-table content checksums recorded', durationMs: performance.now() - verifyStarted, detail: check.detail },
+    };
+  });
+}
+
+/**
+ * A backup that failed part-way: remove what it created, then its manifest. What cannot be
+ * removed keeps its manifest (status taking), so `dbkit backups` shows it and --keep retries.
+ */
+async function abandon(manifest: BackupManifest, options: TakeBackupOptions, error: unknown): Promise<unknown> {
+  const { config, target } = options;
+  const left: string[] = [];
+  try {
+    if (manifest.location.kind === 'file') {
+      for (const name of [partialArchiveName(manifest.id), archiveName(manifest.id)]) rmSync(path.join(config.backupDir, name), { force: true });
+    } else {
+      const maintenanceUrl = withDatabase(target.url, maintenanceDatabase(target.databaseName));
+      await withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs }, (m) => dropDatabaseIfExists(m, manifest.location.kind === 'database' ? manifest.location.database : ''));
+    }
+    rmSync(manifestPath(config.backupDir, manifest.id), { force: true });
+  } catch (cleanupError) {
+    left.push(`${manifest.location.kind === 'file' ? manifest.location.file : manifest.location.database} (${errorMessage(cleanupError).split('\n')[0]})`);
+  }
+  if (left.length === 0 || !(error instanceof DbkitError)) return error;
+  return new DbkitError(error.code, `${error.message}; could not remove ${left.join(', ')}`, { hint: `${error.hint ?? ''} dbkit backups lists it as incomplete; dbkit backups --keep N removes it.`.trim(), ...(error.pg ? { pg: error.pg } : {}), cause: error });
+}
+
 /** CREATE DATABASE ... TEMPLATE needs the source to itself: wait briefly for other sessions to leave. */
-async function copyWhenAlone(maintenance: Parameters<typeof copyDatabase>[0], source: string, copy: string, comment: string): Promise<number> {
+async function copyWhenAlone(maintenance: pg.ClientBase, source: string, copy: string, marker: string): Promise<number> {
   const deadline = Date.now() + 5_000;
   for (;;) {
     try {
-      return await copyDatabase(maintenance, source, copy, comment);
+      return await copyDatabase(maintenance, source, copy, marker);
     } catch (error) {
-      const busy = error instanceof DbkitError && error.code === 'BACKUP_FAILED' && /other sessions/.test(error.message);
-      if (!busy || Date.now() > deadline) {
-        await dropDatabaseIfExists(maintenance, copy).catch(() => {});
-        throw error;
-      }
+      const busy = error instanceof DbkitError && error.code === 'BACKUP_FAILED' && BUSY_SOURCE.test(error.message);
+      if (!busy || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

@@ -12,6 +12,7 @@ import { checkPrivileges, connectStep, withMigrationLock, type LockedSession } f
 import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import { describePrune, type PruneResult } from '../backup/prune.js';
+import { describeLeftovers, type Leftover } from '../backup/leftovers.js';
 import { formatBytes, formatDuration } from '../core/duration.js';
 import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
@@ -35,10 +36,11 @@ export interface SessionBackup {
  * Takes a verified backup while holding the migration lock. A template copy needs the database
  * to itself, so the session's own connection steps aside meanwhile (its outer lock stays).
  */
-export async function backupInSession(session: LockedSession, options: Omit<TakeBackupOptions, 'onPruned'>, reporter: Reporter): Promise<SessionBackup> {
+export async function backupInSession(session: LockedSession, options: Omit<TakeBackupOptions, 'onPruned' | 'onLeftovers'>, reporter: Reporter): Promise<SessionBackup> {
   const step = reporter.step('backup');
   let pruned: PruneResult | null = null;
-  const take = () => takeBackup({ ...options, onPruned: (result) => (pruned = result) });
+  const onLeftovers = (leftovers: Leftover[]) => reporter.warn(`${describeLeftovers(leftovers)}: dbkit backups lists them, dbkit backups --keep N removes them`);
+  const take = () => takeBackup({ ...options, onPruned: (result) => (pruned = result), onLeftovers });
   let manifest: BackupManifest;
   try {
     manifest = options.plan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();

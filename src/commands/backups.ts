@@ -1,66 +1,120 @@
 /**
- * dbkit backups: the verified backups dbkit has taken (manifests in the backup folder).
+ * dbkit backups: the backups dbkit has taken (manifests in the backup folder), which database and
+ * server each belongs to, and what killed runs left behind; --keep N prunes one database's.
  */
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import type { Reporter } from '../output/terminal.js';
-import { listManifests, type BackupManifest } from '../backup/manifest.js';
+import { scanBackupDir, writerAlive, type BackupManifest } from '../backup/manifest.js';
+import { folderLeftovers, type Leftover } from '../backup/leftovers.js';
 import { formatBytes } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { DbkitError } from '../errors.js';
 import { withDatabaseTarget } from '../db/target.js';
+import { withMigrationLock } from '../migrations/session.js';
 import { describePrune, pruneBackups, type PruneResult } from '../backup/prune.js';
+
+export const BACKUP_STATUSES = ['verified', 'not verified', 'in progress', 'incomplete'] as const;
+export type BackupStatus = (typeof BACKUP_STATUSES)[number];
 
 export interface BackupListEntry {
   id: string;
   createdAt: string;
   reason: string;
+  /** The database it is a backup of. */
   database: string;
   databaseKind: string;
+  /** The server it was taken on: host:port, or "embedded" (URL redacted). */
+  serverAddress: string;
+  /** The cluster's system identifier (tells a recreated embedded cluster apart); null when unknown. */
+  systemIdentifier: string | null;
   strategy: BackupManifest['strategy'];
   location: BackupManifest['location'];
   sizeBytes: number;
+  /** PostgreSQL version of the server. */
   server: string;
   migrations: string[];
   verified: boolean;
+  status: BackupStatus;
 }
 
-export function listBackups(config: ResolvedConfig): BackupListEntry[] {
-  return listManifests(config.backupDir).map((m) => ({
-    id: m.id,
-    createdAt: m.createdAt,
-    reason: m.reason,
-    database: m.source.database,
-    databaseKind: m.source.kind,
-    strategy: m.strategy,
-    location: m.location,
-    sizeBytes: m.sizeBytes,
-    server: m.server.version,
-    migrations: m.migrations,
-    verified: m.verified,
-  }));
+export interface BackupListing {
+  backups: BackupListEntry[];
+  /** Archives and partial archives without a manifest (killed runs, older dbkit versions). */
+  strays: Leftover[];
+  /** Files named like manifests that are not valid ones: never acted on. */
+  invalid: { file: string; reason: string }[];
 }
 
-export function renderBackups(entries: BackupListEntry[], reporter: Reporter): void {
+export function serverAddress(source: BackupManifest['source']): string {
+  if (source.kind === 'embedded') return 'embedded';
+  try {
+    const url = new URL(source.url);
+    return `${url.hostname || url.searchParams.get('host') || 'localhost'}:${url.port || '5432'}`;
+  } catch {
+    return source.url;
+  }
+}
+
+function statusOf(m: BackupManifest): BackupStatus {
+  if (m.status === 'taking') return writerAlive(m) ? 'in progress' : 'incomplete';
+  return m.verified ? 'verified' : 'not verified';
+}
+
+export async function listBackups(config: ResolvedConfig): Promise<BackupListing> {
+  const folder = await scanBackupDir(config.backupDir);
+  return {
+    backups: folder.manifests.map((m) => ({
+      id: m.id,
+      createdAt: m.createdAt,
+      reason: m.reason,
+      database: m.source.database,
+      databaseKind: m.source.kind,
+      serverAddress: serverAddress(m.source),
+      systemIdentifier: m.source.systemIdentifier,
+      strategy: m.strategy,
+      location: m.location,
+      sizeBytes: m.sizeBytes,
+      server: m.server.version,
+      migrations: m.migrations,
+      verified: m.verified && m.status === 'done',
+      status: statusOf(m),
+    })),
+    strays: folderLeftovers(folder, null).filter((l) => l.kind === 'file'),
+    invalid: folder.invalid,
+  };
+}
+
+/** Printable text from a file on disk: no control characters, bounded length. */
+const safe = (text: string, max = 80) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, max);
+
+export function renderBackups(listing: BackupListing, reporter: Reporter): void {
   const c = reporter.color;
-  if (entries.length === 0) {
+  const { backups: entries } = listing;
+  if (entries.length === 0 && listing.strays.length === 0 && listing.invalid.length === 0) {
     reporter.info('No backups yet (dbkit apply takes one before changing anything).');
     return;
   }
-  const rows = entries.map((e) => [
-    e.id,
-    e.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-    formatBytes(e.sizeBytes),
-    `${e.strategy}`,
-    `PG ${e.server}`,
-    `${e.migrations.length} applied${e.migrations.length ? ` (last ${e.migrations[e.migrations.length - 1]})` : ''}`,
-    e.verified ? 'verified' : 'NOT VERIFIED',
-  ]);
-  const header = ['ID', 'TAKEN', 'SIZE', 'STRATEGY', 'SERVER', 'MIGRATIONS AT THE TIME', 'STATUS'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
-  reporter.info(c.bold(line(header)));
-  for (const row of rows) reporter.info(row[6] === 'verified' ? line(row) : c.red(line(row)));
+  if (entries.length > 0) {
+    const rows = entries.map((e) => [
+      e.id,
+      e.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      safe(e.database, 40),
+      `${safe(e.serverAddress, 60)}${e.systemIdentifier ? ` #${e.systemIdentifier.slice(-6)}` : ''} (PG ${safe(e.server, 12)})`,
+      formatBytes(e.sizeBytes),
+      `${e.strategy}`,
+      `${e.migrations.length} applied${e.migrations.length ? ` (last ${safe(e.migrations[e.migrations.length - 1]!)})` : ''}`,
+      e.status === 'verified' ? 'verified' : e.status.toUpperCase(),
+    ]);
+    const header = ['ID', 'TAKEN', 'DATABASE', 'SERVER', 'SIZE', 'STRATEGY', 'MIGRATIONS AT THE TIME', 'STATUS'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+    reporter.info(c.bold(line(header)));
+    for (const row of rows) reporter.info(row[7] === 'verified' ? line(row) : c.red(line(row)));
+  }
+  if (entries.some((e) => e.status === 'incomplete')) reporter.info('INCOMPLETE: interrupted while being taken (killed); dbkit backups --keep N removes them.');
+  for (const stray of listing.strays) reporter.info(c.red(`incomplete: ${stray.name} (${stray.detail}, ${formatBytes(stray.sizeBytes ?? 0)}); dbkit backups --keep N --db <its database> removes it`));
+  for (const bad of listing.invalid) reporter.warn(`ignored ${safe(bad.file)}: not a valid dbkit manifest (${safe(bad.reason, 200)}); dbkit never acts on it`);
 }
 
 /** --keep N: prunes the target database's backups down to its N newest verified ones. */
@@ -69,13 +123,18 @@ export function parseKeep(raw: string): number {
   return Number(raw);
 }
 
+/** Prunes under the migration lock, so that no backup of the database is being taken meanwhile. */
 export async function pruneTargetBackups(config: ResolvedConfig, keep: number, reporter: Reporter): Promise<PruneResult> {
-  return withDatabaseTarget(config, reporter, (target) => pruneBackups(config.backupDir, target, keep));
+  return withDatabaseTarget(config, reporter, (target) =>
+    withMigrationLock(target, { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: false, reporter }, () =>
+      pruneBackups(config.backupDir, target, keep),
+    ),
+  );
 }
 
 export function registerBackups(program: Command): void {
-  const command = program.command('backups').description('List the backups dbkit has taken: id, time, size, server, migrations at the time, verified or not.');
-  command.option('--keep <n>', "prune the database's backups to its N newest verified ones (archives deleted, template copies dropped)");
+  const command = program.command('backups').description('List the backups dbkit has taken: id, time, database and server, size, migrations at the time, verified, incomplete or not.');
+  command.option('--keep <n>', "prune the database's backups to its N newest verified ones, and remove what killed backups of it left (only what dbkit created)");
   settingOption(command, 'backupDir');
   command
     .option('--json', 'print JSON')
@@ -83,12 +142,12 @@ export function registerBackups(program: Command): void {
     .action(async (opts: { keep?: string }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
       const pruned = opts.keep === undefined ? null : await pruneTargetBackups(runtime.config, parseKeep(opts.keep), runtime.reporter);
-      const entries = listBackups(runtime.config);
-      if (runtime.json) runtime.printJson({ command: 'backups', backups: entries, pruned });
+      const listing = await listBackups(runtime.config);
+      if (runtime.json) runtime.printJson({ command: 'backups', ...listing, pruned });
       else {
         if (pruned) runtime.reporter.info(describePrune(pruned));
-        renderBackups(entries, runtime.reporter);
+        renderBackups(listing, runtime.reporter);
       }
-      for (const f of pruned?.failed ?? []) runtime.reporter.warn(`could not remove backup ${f.id}: ${f.reason}`);
+      for (const f of pruned?.failed ?? []) runtime.reporter.warn(`could not remove ${f.id}: ${f.reason}`);
     });
 }

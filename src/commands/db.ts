@@ -10,6 +10,7 @@ import { redactUrl } from '../core/redact.js';
 import { acquireEmbedded, destroyEmbedded, embeddedUrl, isRunning, logFileOf, readState, stopEmbedded } from '../embedded/cluster.js';
 import { confirm } from '../output/confirm.js';
 import { listManifests } from '../backup/manifest.js';
+import { controlFileSystemIdentifier, forgetClusterCopies } from '../backup/prune.js';
 import { runtimeFor } from '../runtime.js';
 
 export interface EmbeddedInfo {
@@ -75,7 +76,7 @@ export function registerDb(program: Command): void {
     });
 
   db.command('reset')
-    .description('DELETE the embedded cluster and all its data (including template-copy backups stored in it); the next command creates a fresh one')
+    .description('DELETE the embedded cluster and all its data (including the template-copy backups stored in it, whose manifests it removes); the next command creates a fresh one')
     .option('-y, --yes', 'do not ask for confirmation', false)
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ npx dbkit db reset --yes')
@@ -87,7 +88,11 @@ export function registerDb(program: Command): void {
         else runtime.reporter.info('There is no embedded cluster to reset.');
         return;
       }
-      const inCluster = listManifests(runtime.config.backupDir).filter((m) => m.source.kind === 'embedded' && m.location.kind === 'database');
+      const dataDir = path.join(state.clusterDir, 'pg');
+      const systemIdentifier = controlFileSystemIdentifier(dataDir);
+      const inCluster = (await listManifests(runtime.config.backupDir)).filter(
+        (m) => m.source.kind === 'embedded' && m.location.kind === 'database' && (systemIdentifier === null || m.source.systemIdentifier === null || m.source.systemIdentifier === systemIdentifier),
+      );
       await confirm(
         `This deletes the embedded cluster at ${path.join(state.clusterDir, 'pg')} with all its databases` +
           (inCluster.length ? `, including ${inCluster.length} backup(s) stored inside it` : '') +
@@ -95,7 +100,9 @@ export function registerDb(program: Command): void {
         { yes: opts.yes },
       );
       await destroyEmbedded(runtime.config.stateDir);
-      if (runtime.json) runtime.printJson({ command: 'db reset', deleted: true, log: logFileOf(state) });
-      else runtime.reporter.info('Embedded cluster deleted. The next dbkit command creates a fresh one.');
+      // Their copies went with the cluster: their manifests would otherwise still list them as verified.
+      const forgotten = await forgetClusterCopies(runtime.config.backupDir, systemIdentifier);
+      if (runtime.json) runtime.printJson({ command: 'db reset', deleted: true, log: logFileOf(state), forgottenBackups: forgotten });
+      else runtime.reporter.info(`Embedded cluster deleted${forgotten.length ? ` with the ${forgotten.length} template-copy backup(s) stored inside it (their manifests removed)` : ''}. The next dbkit command creates a fresh one.`);
     });
 }

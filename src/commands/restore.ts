@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
-import { DbkitError } from '../errors.js';
+import { DbkitError, errorMessage } from '../errors.js';
 import { assertPrivileges } from '../db/privileges.js';
 import type { PrivilegeNeed } from '../core/privileges.js';
 import { backupNeeds } from '../backup/privileges.js';
@@ -19,12 +19,12 @@ import { withDatabase } from '../db/connect.js';
 import { quoteIdent, quoteLiteral, type ServerInfo } from '../db/catalog.js';
 import { readApplied } from '../migrations/tracking.js';
 import { connectStep, withMigrationLock } from '../migrations/session.js';
-import { backupDatabaseName, readManifest, type BackupManifest } from '../backup/manifest.js';
+import { backupDatabaseName, loadRestorableManifest, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
-import { factsOf, maintenanceDatabase } from '../backup/template.js';
-import { checkArchive, checkCopy, cloneDatabase, databaseExists, restoreArchive, swapDatabases, type IntegrityCheck } from '../backup/restore.js';
-import { checkDatabaseName, compareFacts, defaultRestoreName, requiredRestoreMajor, type FactsComparison } from '../core/restore-plan.js';
+import { maintenanceDatabase, systemIdentifier } from '../backup/template.js';
+import { checkArchive, checkCopy, cloneDatabase, proveClone, databaseAlreadyExists, databaseExists, isDuplicateDatabase, restoreArchive, swapDatabases, type IntegrityCheck } from '../backup/restore.js';
+import { checkDatabaseName, defaultRestoreName, requiredRestoreMajor, type FactsComparison } from '../core/restore-plan.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
 import type { ErrorDocument } from '../output/errors.js';
@@ -63,21 +63,6 @@ export interface RestoreReport {
   durationMs: number;
 }
 
-function loadManifest(config: ResolvedConfig, id: string): BackupManifest {
-  const shownDir = path.relative(config.cwd, config.backupDir) || config.backupDir;
-  let manifest: BackupManifest | null = null;
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
-    try {
-      manifest = readManifest(config.backupDir, id);
-    } catch {
-      throw new DbkitError('BACKUP_CORRUPT', `the manifest of backup ${id} in ${shownDir}/ is unreadable`, { hint: 'nothing was restored; pick another backup (dbkit backups)' });
-    }
-  }
-  if (!manifest) throw new DbkitError('NOT_FOUND', `no backup with id "${id}" in ${shownDir}/`, { hint: 'dbkit backups lists them (give the same --backup-dir / DBKIT_BACKUP_DIR). Nothing was changed.' });
-  if (!manifest.verified) throw new DbkitError('BACKUP_CORRUPT', `backup ${id} was never verified (${manifest.verification.detail})`, { hint: 'nothing was restored; pick a verified backup (dbkit backups)' });
-  return manifest;
-}
-
 interface Prepared {
   manifest: BackupManifest;
   server: ServerInfo;
@@ -95,7 +80,7 @@ async function preflight(probe: pg.Client, server: ServerInfo, config: ResolvedC
   }
   if (!options.inPlace) {
     checkDatabaseName(name);
-    if (await databaseExists(probe, name)) throw new DbkitError('USAGE', `database "${name}" already exists on this server`, { hint: 'pick another --into name (restore never overwrites an existing database unless --in-place)' });
+    if (await databaseExists(probe, name)) throw databaseAlreadyExists(name);
   }
   let restoreTool: PgTool | null = null;
   if (manifest.strategy === 'pg_dump') {
@@ -106,8 +91,17 @@ async function preflight(probe: pg.Client, server: ServerInfo, config: ResolvedC
         hint: `install the PostgreSQL ${major} client tools and point DBKIT_PG_BIN at them. Nothing was changed.`,
       });
     }
-  } else if (manifest.location.kind === 'database' && !(await databaseExists(probe, manifest.location.database))) {
-    throw new DbkitError('NOT_FOUND', `backup database "${manifest.location.database}" of backup ${manifest.id} is not on this server (the backup was taken on ${manifest.source.url})`, { hint: 'point --db at the server the backup was taken on. Nothing was changed.' });
+  } else if (manifest.location.kind === 'database') {
+    const here = await systemIdentifier(probe);
+    const recorded = manifest.source.systemIdentifier;
+    if (recorded !== null && here !== null && recorded !== here) {
+      throw new DbkitError('NOT_FOUND', `backup ${manifest.id} is a template copy inside another PostgreSQL cluster (system ${recorded}; this is ${here}): that cluster was deleted (dbkit db reset) or the URL now points elsewhere`, {
+        hint: 'point --db at the server the backup was taken on, or pick another backup (dbkit backups). Nothing was changed.',
+      });
+    }
+    if (!(await databaseExists(probe, manifest.location.database))) {
+      throw new DbkitError('NOT_FOUND', `backup database "${manifest.location.database}" of backup ${manifest.id} is not on this server (the backup was taken on ${manifest.source.url})`, { hint: 'point --db at the server the backup was taken on. Nothing was changed.' });
+    }
   }
   const freshPlan = options.inPlace ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
   if (!server.superuser) {
@@ -125,23 +119,30 @@ async function preflight(probe: pg.Client, server: ServerInfo, config: ResolvedC
   return { manifest, server, name, restoreTool, freshPlan, liveOwner: rows[0]?.owner ?? server.user, locale: rows[0]?.locale ?? '' };
 }
 
-async function checkIntegrity(config: ResolvedConfig, target: DatabaseTarget, p: Prepared): Promise<IntegrityCheck> {
+/** Proves the backup intact; for an archive, also says which file was proved (inside the backup folder). */
+async function checkIntegrity(config: ResolvedConfig, target: DatabaseTarget, p: Prepared): Promise<IntegrityCheck & { file?: string }> {
   const { manifest } = p;
-  if (manifest.location.kind === 'file') return checkArchive(manifest, path.join(config.backupDir, manifest.location.file), p.restoreTool!);
+  if (manifest.location.kind === 'file') return checkArchive(manifest, config.backupDir, p.restoreTool!);
   return checkCopy(manifest, target.url, manifest.location.database, target.connectTimeoutMs);
 }
 
-async function restoreIntoNew(config: ResolvedConfig, target: DatabaseTarget, p: Prepared): Promise<FactsComparison> {
+async function restoreIntoNew(config: ResolvedConfig, target: DatabaseTarget, p: Prepared, archive: string | null, reporter: Reporter): Promise<FactsComparison> {
   const newUrl = withDatabase(target.url, p.name);
   // The live database is only read from here: CREATE DATABASE can run on a connection to it.
   const serverUrl = target.url;
   const connectOptions = { connectTimeoutMs: target.connectTimeoutMs };
-  const drop = () => withClient(serverUrl, connectOptions, (m) => m.query(`DROP DATABASE IF EXISTS ${quoteIdent(p.name)}`)).catch(() => {});
+  // Only ever the database this restore created itself.
+  const drop = () =>
+    withClient(serverUrl, connectOptions, (m) => m.query(`DROP DATABASE IF EXISTS ${quoteIdent(p.name)}`)).catch((error: unknown) =>
+      reporter.warn(`could not drop the half-restored database ${p.name} (${errorMessage(error).split('\n')[0]}): drop it yourself`),
+    );
   const { manifest } = p;
   if (manifest.location.kind === 'file') {
-    await withClient(serverUrl, connectOptions, (m) => m.query(`CREATE DATABASE ${quoteIdent(p.name)} TEMPLATE template0${p.locale}`));
+    await withClient(serverUrl, connectOptions, (m) => m.query(`CREATE DATABASE ${quoteIdent(p.name)} TEMPLATE template0${p.locale}`)).catch((error: unknown) => {
+      throw isDuplicateDatabase(error) ? databaseAlreadyExists(p.name) : error;
+    });
     try {
-      return await restoreArchive(newUrl, p.restoreTool!, path.join(config.backupDir, manifest.location.file), manifest, { wipe: false, lockTimeoutMs: config.lockTimeoutMs, connectTimeoutMs: target.connectTimeoutMs });
+      return await restoreArchive(newUrl, p.restoreTool!, archive!, manifest, { wipe: false, lockTimeoutMs: config.lockTimeoutMs, connectTimeoutMs: target.connectTimeoutMs });
     } catch (error) {
       await drop();
       throw error;
@@ -149,18 +150,18 @@ async function restoreIntoNew(config: ResolvedConfig, target: DatabaseTarget, p:
   }
   const copy = manifest.location.database;
   await withClient(serverUrl, connectOptions, (m) => cloneDatabase(m, copy, p.name, null));
-  const proof = compareFacts(manifest, await factsOf(newUrl, target.connectTimeoutMs));
-  if (!proof.ok) {
+  try {
+    return await proveClone(manifest, newUrl, target.connectTimeoutMs);
+  } catch (error) {
     await drop();
-    throw new DbkitError('RESTORE_MISMATCH', `the copy of ${copy} does not match backup ${manifest.id}: ${proof.detail}`, { hint: 'it was dropped; nothing changed' });
+    throw error;
   }
-  return proof;
 }
 
 export async function restoreBackup(config: ResolvedConfig, options: RestoreOptions, reporter: Reporter): Promise<RestoreReport> {
   const started = performance.now();
   if (options.inPlace && options.into !== null) throw new DbkitError('USAGE', '--into and --in-place cannot be combined', { hint: '--into <name> restores into a new database; --in-place replaces the current one' });
-  const manifest = loadManifest(config, options.backupId);
+  const manifest = await loadRestorableManifest(config.backupDir, options.backupId, path.relative(config.cwd, config.backupDir) || config.backupDir);
   return withDatabaseTarget(config, reporter, async (target) => {
     const { client: probe, server } = await connectStep(target, reporter);
     let step: Step;
@@ -190,8 +191,11 @@ export async function restoreBackup(config: ResolvedConfig, options: RestoreOpti
       durationMs: 0,
     };
     step = reporter.step('check backup');
+    let archive: string | null = null;
     try {
-      report.integrity = await checkIntegrity(config, target, prepared);
+      const { file, ...integrity } = await checkIntegrity(config, target, prepared);
+      report.integrity = integrity;
+      archive = file ?? null;
     } catch (error) {
       step.fail();
       throw error;
@@ -201,7 +205,7 @@ export async function restoreBackup(config: ResolvedConfig, options: RestoreOpti
     if (!options.inPlace) {
       step = reporter.step(`restore into ${prepared.name}`);
       try {
-        report.proof = await restoreIntoNew(config, target, prepared);
+        report.proof = await restoreIntoNew(config, target, prepared, archive, reporter);
       } catch (error) {
         step.fail();
         throw error;
@@ -212,7 +216,7 @@ export async function restoreBackup(config: ResolvedConfig, options: RestoreOpti
         `Replace the contents of ${describeTarget(target)} with backup ${m.id} (taken ${m.createdAt}, last migration ${m.migrations[m.migrations.length - 1] ?? 'none'})?\nA verified backup of what it holds now is taken first.`,
         { yes: options.yes },
       );
-      report.proof = await restoreInPlace(config, target, prepared, report, reporter);
+      report.proof = await restoreInPlace(config, target, prepared, archive, report, reporter);
     }
     report.ok = true;
     report.durationMs = performance.now() - started;
@@ -220,7 +224,7 @@ export async function restoreBackup(config: ResolvedConfig, options: RestoreOpti
   });
 }
 
-async function restoreInPlace(config: ResolvedConfig, target: DatabaseTarget, p: Prepared, report: RestoreReport, reporter: Reporter): Promise<FactsComparison> {
+async function restoreInPlace(config: ResolvedConfig, target: DatabaseTarget, p: Prepared, archive: string | null, report: RestoreReport, reporter: Reporter): Promise<FactsComparison> {
   const { manifest } = p;
   const freshPlan = p.freshPlan!;
   const exclusiveCopy = freshPlan.strategy === 'template' || manifest.strategy === 'template';
@@ -235,7 +239,7 @@ async function restoreInPlace(config: ResolvedConfig, target: DatabaseTarget, p:
     try {
       const proof =
         manifest.location.kind === 'file'
-          ? await restoreArchive(target.url, p.restoreTool!, path.join(config.backupDir, manifest.location.file), manifest, { wipe: true, lockTimeoutMs: config.lockTimeoutMs, connectTimeoutMs: target.connectTimeoutMs })
+          ? await restoreArchive(target.url, p.restoreTool!, archive!, manifest, { wipe: true, lockTimeoutMs: config.lockTimeoutMs, connectTimeoutMs: target.connectTimeoutMs })
           : await session.withoutTargetConnection(() => swapInCopy(target, manifest.location.kind === 'database' ? manifest.location.database : '', p, reporter));
       step.done(proof.detail);
       return proof;
@@ -255,9 +259,9 @@ async function swapInCopy(target: DatabaseTarget, copy: string, p: Prepared, rep
   return withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs }, async (maintenance) => {
     await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`);
     await cloneDatabase(maintenance, copy, staging, p.liveOwner);
-    const proof = compareFacts(p.manifest, await factsOf(withDatabase(target.url, staging), target.connectTimeoutMs));
+    let proof: FactsComparison;
     try {
-      if (!proof.ok) throw new DbkitError('RESTORE_MISMATCH', `the copy of ${copy} does not match backup ${p.manifest.id}: ${proof.detail}`, { hint: 'it was dropped; nothing changed' });
+      proof = await proveClone(p.manifest, withDatabase(target.url, staging), target.connectTimeoutMs);
       await swapDatabases(maintenance, target.databaseName, staging, retired);
     } catch (error) {
       await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`).catch(() => {});

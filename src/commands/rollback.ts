@@ -89,8 +89,9 @@ function revertPlan(state: DatabaseState, context: MigrationContext, selection: 
 }
 
 /** Verified backups of this database, newest first, as the refusal to cross an irreversible migration names them. */
-function backupsOf(config: ResolvedConfig, target: DatabaseTarget): BackupRef[] {
-  return listManifests(config.backupDir).filter((m) => m.source.database === target.databaseName && m.source.kind === target.kind);
+async function backupsOf(config: ResolvedConfig, target: DatabaseTarget): Promise<BackupRef[]> {
+  // A manifest still 'taking' belongs to a backup that is not finished (or was killed): never one to restore.
+  return (await listManifests(config.backupDir)).filter((m) => m.status === 'done' && m.source.database === target.databaseName && m.source.kind === target.kind);
 }
 
 /** 'database "shop" on db.example.com:5432': names the database without echoing any secret. */
@@ -139,7 +140,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       await checkPrivileges(probe, server, { access: 'read', backup: null, purpose: 'dbkit rollback' });
       const state = await readState(probe, context);
       checkRunnable(state, config, options.force);
-      const rollback = revertPlan(state, context, options.selection, backupsOf(config, target));
+      const rollback = revertPlan(state, context, options.selection, await backupsOf(config, target));
       report.selection = rollback.selection;
       report.appliedBefore = rollback.applied;
       report.toRevert = rollback.toRevert;
@@ -172,7 +173,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       const assertUnchanged = async (when: string): Promise<DatabaseState> => {
         const state = await readState(session.client, context);
         checkRunnable(state, config, options.force);
-        if (revertPlan(state, context, options.selection, backupsOf(config, target)).toRevert.join() !== report.toRevert.join()) {
+        if (revertPlan(state, context, options.selection, await backupsOf(config, target)).toRevert.join() !== report.toRevert.join()) {
           throw new DbkitError('LOCK_BUSY', `the applied migrations changed ${when} (another dbkit or migration tool ran meanwhile)`, { hint: 'nothing was rolled back; run dbkit status, then re-run dbkit rollback' });
         }
         return state;

@@ -91,7 +91,7 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
           .map((r) => ({ table: r.name, rls: r.rls, forced: r.forceRls, policies: r.policies.length }));
         const expectations = await loadExpectations(config.migrationsDir);
         const validation = await runValidation(ro, expectations, plan.applied.filter((n) => migrations.some((m) => m.name === n)).map((migration) => ({ migration, when: 'applied' as const })));
-        const backup = listManifests(config.backupDir).find((m) => m.source.database === target.databaseName && m.source.kind === target.kind) ?? null;
+        const backup = (await listManifests(config.backupDir)).find((m) => m.source.database === target.databaseName && m.source.kind === target.kind) ?? null;
         const history = state.history ? describeHistory(state.history.source) : null;
         let error: ErrorDocument | null = null;
         if (plan.drift.length > 0) error = errorDocument(new DbkitError('DRIFT', `${plan.drift.length} applied migration(s) drifted: ${plan.drift.map((d) => d.message).join('; ')}`));

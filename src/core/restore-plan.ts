@@ -7,6 +7,8 @@ import { DbkitError } from '../errors.js';
 export interface RecordedFacts {
   fingerprint: string;
   rowCounts: Record<string, number>;
+  /** Per-table content checksums; compared only when the manifest recorded them. */
+  contentChecksums?: Record<string, string> | null;
 }
 
 export interface FactsComparison {
@@ -14,6 +16,8 @@ export interface FactsComparison {
   fingerprintMatches: boolean;
   /** Tables whose row count differs ("missing" when absent on one side). */
   mismatches: { table: string; expected: number | null; found: number | null }[];
+  /** Tables whose content checksum differs from the recorded one (same row count, other rows). */
+  contentMismatches: string[];
   tables: number;
   rows: number;
   detail: string;
@@ -25,6 +29,8 @@ export function compareFacts(expected: RecordedFacts, found: RecordedFacts): Fac
     .filter((t) => expected.rowCounts[t] !== found.rowCounts[t])
     .map((t) => ({ table: t, expected: expected.rowCounts[t] ?? null, found: found.rowCounts[t] ?? null }));
   const fingerprintMatches = expected.fingerprint === found.fingerprint;
+  const recorded = expected.contentChecksums ?? null;
+  const contentMismatches = recorded ? Object.keys(recorded).sort().filter((t) => found.contentChecksums?.[t] !== recorded[t] && found.rowCounts[t] === expected.rowCounts[t]) : [];
   const rows = Object.values(found.rowCounts).reduce((a, b) => a + b, 0);
   const problems: string[] = [];
   if (!fingerprintMatches) problems.push('the schema fingerprint differs from the one recorded at backup time');
@@ -32,13 +38,20 @@ export function compareFacts(expected: RecordedFacts, found: RecordedFacts): Fac
     const shown = mismatches.slice(0, 3).map((m) => `${m.table}: ${m.found ?? 'missing'} rows, ${m.expected ?? 'none'} recorded`);
     problems.push(`row counts differ for ${mismatches.length} table(s): ${shown.join('; ')}${mismatches.length > 3 ? ` (+${mismatches.length - 3} more)` : ''}`);
   }
+  if (contentMismatches.length > 0) {
+    problems.push(`the content of ${contentMismatches.length} table(s) differs from the checksum recorded at backup time: ${contentMismatches.slice(0, 3).join(', ')}${contentMismatches.length > 3 ? ` (+${contentMismatches.length - 3} more)` : ''}`);
+  }
   return {
     ok: problems.length === 0,
     fingerprintMatches,
     mismatches,
+    contentMismatches,
     tables: Object.keys(found.rowCounts).length,
     rows,
-    detail: problems.length === 0 ? `schema fingerprint and row counts of ${Object.keys(found.rowCounts).length} tables (${rows} rows) equal the manifest` : problems.join('; '),
+    detail:
+      problems.length === 0
+        ? `schema fingerprint${recorded ? ', row counts and content checksums' : ' and row counts'} of ${Object.keys(found.rowCounts).length} tables (${rows} rows) equal the manifest`
+        : problems.join('; '),
   };
 }
 

@@ -106,7 +106,7 @@ describe.each(testServers())('dbkit backup and restore on $name', (server) => {
 
     const human = await cli(['restore', manifest.id, '--into', newName('h')]);
     expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/✓ check backup .*\n✓ restore into \S+ schema fingerprint and row counts of \d+ tables \(\d+ rows\) equal the manifest/);
+    expect(human.stdout).toMatch(/✓ check backup .*\n✓ restore into \S+ schema fingerprint(?:, row counts and content checksums| and row counts) of \d+ tables \(\d+ rows\) equal the manifest/);
     expect(human.stdout).toContain('The live database was not touched.');
   });
 

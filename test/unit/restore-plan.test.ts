@@ -22,6 +22,23 @@ describe('compareFacts', () => {
   });
 });
 
+describe('compareFacts with content checksums', () => {
+  const recorded = { fingerprint: 'abc', rowCounts: { 'public.a': 3 }, contentChecksums: { 'public.a': 'x'.repeat(32) } };
+  it('passes when every recorded checksum matches, and says so', () => {
+    const result = compareFacts(recorded, { ...recorded });
+    expect(result.ok).toBe(true);
+    expect(result.detail).toBe('schema fingerprint, row counts and content checksums of 1 tables (3 rows) equal the manifest');
+  });
+  it('names a table whose rows changed without changing its count', () => {
+    const result = compareFacts(recorded, { ...recorded, contentChecksums: { 'public.a': 'y'.repeat(32) } });
+    expect(result).toMatchObject({ ok: false, contentMismatches: ['public.a'], mismatches: [] });
+    expect(result.detail).toBe('the content of 1 table(s) differs from the checksum recorded at backup time: public.a');
+  });
+  it('a checksum that was not computed is a mismatch, not a pass', () => {
+    expect(compareFacts(recorded, { fingerprint: 'abc', rowCounts: { 'public.a': 3 } }).ok).toBe(false);
+  });
+});
+
 describe('defaultRestoreName', () => {
   it('derives a valid name from the database and the backup time', () => {
     expect(defaultRestoreName('20261122T023743Z-shop-7225', 'shop')).toBe('shop_restored_20261122t023743z_7225');
