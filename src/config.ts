@@ -30,6 +30,8 @@ export interface ResolvedConfig {
   keepBackups: number;
   pgBinDir: string | null;
   embeddedPort: number | null;
+  /** How long the embedded cluster stays up once no command uses it; 0: stop after each command. */
+  embeddedIdleMs: number;
   exposedSchemas: string[];
   policiesDir: string;
   sensitive: string[];
@@ -100,6 +102,7 @@ export const SETTINGS = {
   privilegedRoles: { key: 'privilegedRoles', env: 'DBKIT_PRIVILEGED_ROLES', flag: '--privileged-roles <list>', defaultText: 'none', description: 'Comma-separated roles allowed to be SUPERUSER or BYPASSRLS besides postgres, service_role and the Supabase admin roles.', parse: nameList },
   testsDir: { key: 'testsDir', env: 'DBKIT_TESTS_DIR', flag: null, defaultText: 'tests-sql', description: 'Folder of pgTAP test files (*.sql) that dbkit test runs when given no files.', parse: text },
   embeddedPort: { key: 'embeddedPort', env: 'DBKIT_EMBEDDED_PORT', flag: null, defaultText: 'a free port chosen at first start', description: 'TCP port of the embedded cluster (127.0.0.1 only).', parse: port },
+  embeddedIdle: { key: 'embeddedIdle', env: 'DBKIT_EMBEDDED_IDLE', flag: null, defaultText: '10m', description: 'How long the embedded cluster keeps running after the last command used it (a watchdog process then stops it); 0 stops it as soon as each command is done.', parse: duration },
 } as const satisfies Record<string, SettingSpec<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -184,6 +187,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     keepBackups: get('keepBackups')?.value ?? 0,
     pgBinDir: nullablePath(get('pgBinDir')?.value),
     embeddedPort: get('embeddedPort')?.value ?? null,
+    embeddedIdleMs: get('embeddedIdle')?.value ?? 10 * 60_000,
     exposedSchemas: get('exposedSchemas')?.value ?? ['public', 'graphql_public'],
     policiesDir: resolvePath(get('policiesDir')?.value ?? 'policies', cwd),
     sensitive: get('sensitive')?.value ?? [],

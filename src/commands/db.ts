@@ -94,8 +94,10 @@ export function registerDb(program: Command): void {
           '.',
         { yes: opts.yes },
       );
-      await destroyEmbedded(runtime.config.stateDir);
-      if (runtime.json) runtime.printJson({ command: 'db reset', deleted: true, log: logFileOf(state) });
+      const result = await destroyEmbedded(runtime.config.stateDir);
+      const leftAlone = result.leftAlone ? { dir: result.leftAlone.dir, problem: result.leftAlone.problem } : null;
+      if (runtime.json) runtime.printJson({ command: 'db reset', deleted: result.deleted, leftAlone, log: logFileOf(state) });
+      else if (leftAlone) runtime.reporter.warn(`Embedded cluster forgotten. ${leftAlone.dir} was left untouched: ${leftAlone.problem}. The next dbkit command creates a fresh cluster.`);
       else runtime.reporter.info('Embedded cluster deleted. The next dbkit command creates a fresh one.');
     });
 }
