@@ -5,23 +5,33 @@
 import { Command, CommanderError } from 'commander';
 import { DbkitError, ERROR_CODES } from './errors.js';
 import { errorDocument, printError } from './output/errors.js';
-import { registerApply } from './commands/apply.js';
-import { registerStatus } from './commands/status.js';
-import { registerDb } from './commands/db.js';
-import { registerBackups } from './commands/backups.js';
-import { registerSync } from './commands/sync.js';
-import { registerVerify } from './commands/verify.js';
-import { registerTree } from './commands/tree.js';
-import { registerMonitor } from './commands/monitor.js';
-import { registerRlsAudit } from './commands/rls-audit.js';
-import { registerTest } from './commands/test.js';
-import { registerRollback } from './commands/rollback.js';
-import { registerBackup } from './commands/backup.js';
-import { registerRestore } from './commands/restore.js';
-
 import { dbkitVersion } from './version.js';
 
-export function buildProgram(): Command {
+type Registrar = (program: Command) => void;
+
+/**
+ * Every command, by name, loaded only when it runs: `dbkit status` imports status's modules and
+ * not the audit, course or backup code of the others (see README, "Benchmarks": bench:cli).
+ * `dbkit --help` (and an unknown command, for "Did you mean") loads them all.
+ */
+export const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  apply: async () => (await import('./commands/apply.js')).registerApply,
+  status: async () => (await import('./commands/status.js')).registerStatus,
+  rollback: async () => (await import('./commands/rollback.js')).registerRollback,
+  backup: async () => (await import('./commands/backup.js')).registerBackup,
+  backups: async () => (await import('./commands/backups.js')).registerBackups,
+  restore: async () => (await import('./commands/restore.js')).registerRestore,
+  'rls-audit': async () => (await import('./commands/rls-audit.js')).registerRlsAudit,
+  test: async () => (await import('./commands/test.js')).registerTest,
+  sync: async () => (await import('./commands/sync.js')).registerSync,
+  verify: async () => (await import('./commands/verify.js')).registerVerify,
+  tree: async () => (await import('./commands/tree.js')).registerTree,
+  monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
+  db: async () => (await import('./commands/db.js')).registerDb,
+};
+
+/** The program with every command, or only those named (in the order of COMMANDS). */
+export async function buildProgram(only?: readonly string[]): Promise<Command> {
   const program = new Command('dbkit')
     .description('Postgres-first migrations and Row-Level Security: apply, audit, roll back, back up and restore, against a real PostgreSQL.')
     .version(dbkitVersion(), '-V, --version')
@@ -30,21 +40,30 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ outputError: (text, write) => write(text) });
-  registerApply(program);
-  registerStatus(program);
-  registerRollback(program);
-  registerBackup(program);
-  registerBackups(program);
-  registerRestore(program);
-  registerRlsAudit(program);
-  registerTest(program);
-  registerSync(program);
-  registerVerify(program);
-  registerTree(program);
-  registerMonitor(program);
-  registerDb(program);
+  const names = Object.keys(COMMANDS).filter((name) => !only || only.includes(name));
+  const registrars = await Promise.all(names.map((name) => COMMANDS[name]!()));
+  for (const register of registrars) register(program);
   program.addHelpText('after', `\nExit codes:\n${Object.entries(ERROR_CODES).map(([code, { exit }]) => `  ${String(exit).padStart(3)}  ${code}`).join('\n')}\n  (0 = success; meanings in README.md, "Exit codes")\n\nExample:\n  $ npx dbkit apply`);
   return program;
+}
+
+/** The options of the program itself that take a value (their value is not a command name). */
+const GLOBAL_VALUE_OPTIONS = ['--db', '--config'];
+
+/** Which commands a command line needs: the one it names; none for --version; all otherwise. */
+export function commandsFor(args: readonly string[]): readonly string[] | undefined {
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (GLOBAL_VALUE_OPTIONS.includes(arg)) {
+      i += 1;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return Object.hasOwn(COMMANDS, arg) ? [arg] : undefined;
+  }
+  const help = args.length === 0 || args.some((a) => a === '-h' || a === '--help');
+  return help ? undefined : [];
 }
 
 function wantsJson(argv: readonly string[]): boolean {
@@ -52,7 +71,7 @@ function wantsJson(argv: readonly string[]): boolean {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(commandsFor(argv.slice(2)));
   const onSignal = (signal: NodeJS.Signals) => {
     const doc = errorDocument(
       new DbkitError('INTERRUPTED', `interrupted by ${signal}: the transaction in progress (a migration, a course) is rolled back by the server; everything committed before it stays`, {

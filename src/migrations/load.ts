@@ -1,10 +1,10 @@
 /**
- * Loading migration modules (with node-pg-migrate's own jiti instance, so the runner reuses the
- * module cache) and rendering them to SQL without running them: the basis of the dry-run plan
+ * Loading migration modules (with dbkit's one jiti instance; the runner is handed the loaded
+ * modules) and rendering them to SQL without running them: the basis of the dry-run plan
  * and of the SQL checksum that catches edits to modules a migration imports (policies/).
  */
 import type { ColumnDefinitions, MigrationBuilder } from 'node-pg-migrate';
-import { loadNodePgMigrate } from '../lazy.js';
+import { loadJiti, loadMigrationBuilder } from '../lazy.js';
 import path from 'node:path';
 import { DbkitError, errorMessage } from '../errors.js';
 import { checksumText, type MigrationFile } from './files.js';
@@ -29,7 +29,7 @@ export interface LoadedMigration extends MigrationFile {
 
 export async function loadMigrationModule(file: MigrationFile, cwd = process.cwd()): Promise<MigrationModule> {
   const shown = path.relative(cwd, file.path) || file.path;
-  const { jiti } = await loadNodePgMigrate();
+  const jiti = loadJiti();
   let mod: Record<string, unknown>;
   try {
     mod = (await jiti.import(file.path)) as Record<string, unknown>;
@@ -75,7 +75,7 @@ export interface RenderedMigration {
 export async function renderMigration(module: MigrationModule, direction: Direction, db: PlanningDb = offlineDb): Promise<RenderedMigration> {
   const action = module[direction];
   if (action === false) return { statements: [], transactional: true };
-  const { MigrationBuilder } = await loadNodePgMigrate();
+  const MigrationBuilder = await loadMigrationBuilder();
   // node-pg-migrate's DB type is wider than what a builder uses; pgm.db only forwards query/select.
   const pgm = new MigrationBuilder(db as never, module.shorthands, false, silentLogger);
   if (action.length === 2) await new Promise<void>((resolve, reject) => Promise.resolve(action(pgm, resolve)).catch(reject));
