@@ -63,7 +63,7 @@ export function registerDb(program: Command): void {
     });
 
   db.command('stop')
-    .description('stop the embedded cluster (its data stays)')
+    .description('stop the embedded cluster now (its data stays); unless db start made it persistent, it also stops by itself once unused for DBKIT_EMBEDDED_IDLE (default 10m)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ npx dbkit db stop')
     .action(async (_opts: unknown, cmd: Command) => {
