@@ -34,7 +34,7 @@ export function ensureWatchdog(paths: EmbeddedPaths): boolean {
   const script = watchdogScript();
   if (!script) return false;
   const token = randomBytes(16).toString('hex');
-  const child = spawn(process.execPath, [script, paths.stateDir, token], { detached: true, stdio: 'ignore', cwd: path.dirname(script) });
+  const child = spawn(process.execPath, [script, paths.stateDir, token], { detached: true, stdio: 'ignore', cwd: path.dirname(script), windowsHide: true });
   child.on('error', () => {});
   child.unref();
   if (!child.pid) return false;

@@ -43,6 +43,9 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** Filesystems without hard links answer link(2) with one of these. */
+const NO_HARD_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
+
 /** Creates `file` holding `content` in one step; false when it already exists. */
 export function createWithContent(file: string, content: string): boolean {
   const temporary = `${file}.${randomBytes(8).toString('hex')}.tmp`;
@@ -51,10 +54,20 @@ export function createWithContent(file: string, content: string): boolean {
     linkSync(temporary, file);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.includes(code)) throw error;
   } finally {
     rmSync(temporary, { force: true });
+  }
+  // No hard links here: exclusive create, then write. A reader may see the file empty for an
+  // instant, which observe() treats as a live owner (never stale while young).
+  try {
+    writeFileSync(file, content, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   }
 }
 
