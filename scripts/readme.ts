@@ -30,8 +30,8 @@ function walk(command: Command, out: { name: string; help: string }[], prefix: s
   }
 }
 
-export function usageSection(): string {
-  const program = buildProgram();
+export async function usageSection(): Promise<string> {
+  const program = await buildProgram();
   const commands: { name: string; help: string }[] = [];
   walk(program, commands, 'dbkit');
   const blocks = [`### dbkit\n\n\`\`\`text\n${helpOf(program)}\n\`\`\``, ...commands.map((c) => `### ${c.name}\n\n\`\`\`text\n${c.help}\n\`\`\``)];
@@ -57,8 +57,8 @@ function replaceBlock(text: string, name: string, content: string): string {
   return `${text.slice(0, i + start.length)}\n${content}\n${text.slice(j)}`;
 }
 
-export function renderReadme(current: string): string {
-  let text = replaceBlock(current, 'usage', usageSection());
+export async function renderReadme(current: string): Promise<string> {
+  let text = replaceBlock(current, 'usage', await usageSection());
   text = replaceBlock(text, 'exit-codes', exitCodeSection());
   text = replaceBlock(text, 'settings', settingsSection());
   return text;
@@ -66,7 +66,7 @@ export function renderReadme(current: string): string {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const current = readFileSync(README, 'utf8');
-  const next = renderReadme(current);
+  const next = await renderReadme(current);
   if (process.argv.includes('--check')) {
     if (next !== current) {
       process.stderr.write('README.md is out of date: run npm run readme\n');

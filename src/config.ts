@@ -38,6 +38,10 @@ export interface ResolvedConfig {
   keepBackups: number;
   pgBinDir: string | null;
   embeddedPort: number | null;
+  /** How long the embedded cluster stays up once no command uses it; 0: stop after each command. */
+  embeddedIdleMs: number;
+  /** Folders dbkit test takes pgTAP's files from for the embedded cluster; null: search known installations. */
+  pgtapDirs: string[] | null;
   exposedSchemas: string[];
   policiesDir: string;
   sensitive: string[];
@@ -129,6 +133,8 @@ export const SETTINGS = {
   privilegedRoles: { key: 'privilegedRoles', env: 'DBKIT_PRIVILEGED_ROLES', flag: '--privileged-roles <list>', defaultText: 'none', description: 'Comma-separated roles allowed to be SUPERUSER or BYPASSRLS besides postgres, service_role and the Supabase admin roles.', parse: nameList },
   testsDir: { key: 'testsDir', env: 'DBKIT_TESTS_DIR', flag: null, defaultText: 'tests-sql', description: 'Folder of pgTAP test files (*.sql) that dbkit test runs when given no files.', parse: text },
   embeddedPort: { key: 'embeddedPort', env: 'DBKIT_EMBEDDED_PORT', flag: null, defaultText: 'a free port chosen at first start', description: 'TCP port of the embedded cluster (127.0.0.1 only).', parse: port },
+  pgtapDir: { key: 'pgtapDir', env: 'DBKIT_PGTAP_DIR', flag: null, defaultText: 'PostgreSQL installations found on this machine', description: "Folder(s) holding pgTAP's files (pgtap.control, pgtap--*.sql), separated by the path separator (: or ;), that dbkit test copies into the embedded cluster; when set, only these are searched.", parse: text },
+  embeddedIdle: { key: 'embeddedIdle', env: 'DBKIT_EMBEDDED_IDLE', flag: null, defaultText: '10m', description: 'How long the embedded cluster keeps running after the last command used it (a watchdog process then stops it); 0 stops it as soon as each command is done.', parse: duration },
 } as const satisfies Record<string, SettingSpec<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -196,6 +202,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   const resolvePath = (p: string, base: string) => (path.isAbsolute(p) ? p : path.resolve(base, p));
   const cwd = sources.cwd;
   const nullablePath = (p: string | undefined) => (p === undefined ? null : resolvePath(p, cwd));
+  const pathList = (p: string | undefined) => (p === undefined ? null : p.split(path.delimiter).filter(Boolean).map((d) => resolvePath(d, cwd)));
   const db = get('databaseUrl');
   const stateDir = resolvePath(get('stateDir')?.value ?? '.dbkit', cwd);
   const config: ResolvedConfig = {
@@ -216,6 +223,8 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     keepBackups: get('keepBackups')?.value ?? 0,
     pgBinDir: nullablePath(get('pgBinDir')?.value),
     embeddedPort: get('embeddedPort')?.value ?? null,
+    embeddedIdleMs: get('embeddedIdle')?.value ?? 10 * 60_000,
+    pgtapDirs: pathList(get('pgtapDir')?.value),
     exposedSchemas: get('exposedSchemas')?.value ?? ['public', 'graphql_public'],
     policiesDir: resolvePath(get('policiesDir')?.value ?? 'policies', cwd),
     sensitive: get('sensitive')?.value ?? [],

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadNodePgMigrate } from '../lazy.js';
+import { loadJiti } from '../lazy.js';
 import { createPolicySql, POLICY_COMMANDS, PolicySqlError, type PolicyDefinition } from '../core/policy.js';
 import { loadSqlParser } from '../core/sql-parse.js';
 import { DbkitError, errorMessage } from '../errors.js';
@@ -71,7 +71,7 @@ export async function loadPolicyProject(dir: string, cwd: string): Promise<Polic
     const shown = path.relative(cwd, file) || file;
     let mod: { policies?: unknown; tenancy?: unknown };
     try {
-      const { jiti } = await loadNodePgMigrate();
+      const jiti = loadJiti();
       mod = (await jiti.import(file)) as typeof mod;
     } catch (error) {
       throw new DbkitError('USAGE', `${shown} cannot be loaded: ${errorMessage(error).split('\n')[0]}`);

@@ -64,7 +64,7 @@ export function registerDb(program: Command): void {
     });
 
   db.command('stop')
-    .description('stop the embedded cluster (its data stays)')
+    .description('stop the embedded cluster now (its data stays); unless db start made it persistent, it also stops by itself once unused for DBKIT_EMBEDDED_IDLE (default 10m)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ npx dbkit db stop')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -99,10 +99,13 @@ export function registerDb(program: Command): void {
           '.',
         { yes: opts.yes },
       );
-      await destroyEmbedded(runtime.config.stateDir);
-      // Their copies went with the cluster: their manifests would otherwise still list them as verified.
+      const result = await destroyEmbedded(runtime.config.stateDir);
+      const leftAlone = result.leftAlone ? { dir: result.leftAlone.dir, problem: result.leftAlone.problem } : null;
+      // Their copies went with the cluster (or, left alone, are out of dbkit's reach): their manifests would otherwise still list them as verified.
       const forgotten = await forgetClusterCopies(runtime.config.backupDir, systemIdentifier);
-      if (runtime.json) runtime.printJson({ command: 'db reset', deleted: true, log: logFileOf(state), forgottenBackups: forgotten });
-      else runtime.reporter.info(`Embedded cluster deleted${forgotten.length ? ` with the ${forgotten.length} template-copy backup(s) stored inside it (their manifests removed)` : ''}. The next dbkit command creates a fresh one.`);
+      const copies = forgotten.length ? ` with the ${forgotten.length} template-copy backup(s) stored inside it (their manifests removed)` : '';
+      if (runtime.json) runtime.printJson({ command: 'db reset', deleted: result.deleted, leftAlone, log: logFileOf(state), forgottenBackups: forgotten });
+      else if (leftAlone) runtime.reporter.warn(`Embedded cluster forgotten${copies}. ${leftAlone.dir} was left untouched: ${leftAlone.problem}. The next dbkit command creates a fresh cluster.`);
+      else runtime.reporter.info(`Embedded cluster deleted${copies}. The next dbkit command creates a fresh one.`);
     });
 }

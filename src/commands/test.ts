@@ -73,7 +73,7 @@ export async function runTests(config: ResolvedConfig, options: TestOptions, rep
     let pgtap: PgTapStatus;
     const step = reporter.step('pgTAP');
     try {
-      pgtap = await ensurePgTap(client, target);
+      pgtap = await ensurePgTap(client, target, config.pgtapDirs);
       step.done(`${pgtap.version} in schema ${pgtap.schema}${pgtap.installedNow ? ' (installed now)' : ''}${pgtap.provisionedFrom ? `, files provisioned from ${pgtap.provisionedFrom}` : ''}`);
     } catch (error) {
       step.fail();

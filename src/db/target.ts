@@ -36,6 +36,7 @@ export async function withDatabaseTarget<T>(config: ResolvedConfig, reporter: Re
   const where = path.relative(config.cwd, config.stateDir) || config.stateDir;
   const lease = await acquireEmbedded(config.stateDir, {
     port: config.embeddedPort,
+    idleMs: config.embeddedIdleMs,
     onInit: () => reporter.info(`No DATABASE_URL given: creating the embedded PostgreSQL 17 cluster in ${where}/ (first run only).`),
     onStart: () => reporter.info(`Starting the embedded PostgreSQL 17 cluster (${where}/).`),
   });

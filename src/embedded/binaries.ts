@@ -59,20 +59,30 @@ export interface ServiceUser {
   gid: number;
 }
 
+/** The postgres user as /etc/passwd lists it (no process to spawn), else as `id` reports it. */
+function lookupUser(name: string): ServiceUser | null {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [user, , uid, gid] = line.split(':');
+      if (user === name && /^\d+$/.test(uid ?? '') && /^\d+$/.test(gid ?? '')) return { name, uid: Number(uid), gid: Number(gid) };
+    }
+  } catch {
+    // No /etc/passwd: ask id (directory services).
+  }
+  try {
+    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+    return { name, uid, gid };
+  } catch {
+    return null;
+  }
+}
+
 /** null when not root; otherwise the user PostgreSQL runs as (created when absent). */
 export function serviceUser(): ServiceUser | null {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
   const name = 'postgres';
-  const lookup = () => {
-    try {
-      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
-      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
-      return { name, uid, gid };
-    } catch {
-      return null;
-    }
-  };
-  const existing = lookup();
+  const existing = lookupUser(name);
   if (existing) return existing;
   try {
     execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { stdio: 'ignore' });
@@ -81,7 +91,7 @@ export function serviceUser(): ServiceUser | null {
       hint: 'create one (useradd --system postgres) or run dbkit as a normal user',
     });
   }
-  const created = lookup();
+  const created = lookupUser(name);
   if (!created) throw new DbkitError('EMBEDDED_FAILED', 'could not look up the "postgres" OS user after creating it');
   return created;
 }

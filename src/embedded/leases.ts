@@ -1,54 +1,16 @@
 /**
- * Cross-process coordination for the embedded cluster, with plain files: a lock file created
- * with O_EXCL (stale when its owner process is gone) and one lease file per process using the
- * cluster.
+ * Who is using the embedded cluster, in plain files under the state dir:
+ * - one lease file per dbkit process using it right now (swept when that process is gone);
+ * - the idle record: when a dbkit command last used it and the idle time then in force;
+ * - the watchdog record: the detached process that stops the cluster once idle (its pid and
+ *   token; the watchdog touches the file as a heartbeat).
+ * Each file is one line, parsed with a strict pattern (see lock.ts on why not zod) and written
+ * atomically (temporary name, then rename), so a reader never sees half a record.
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DbkitError } from '../errors.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(safeRead(lockFile).trim());
-      if (!Number.isInteger(owner) || owner <= 0 || (!alive(owner) && owner !== process.pid)) {
-        rmSync(lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new DbkitError('EMBEDDED_FAILED', `the embedded cluster is busy starting or stopping in process ${owner}`, { hint: `if no such process exists, delete ${lockFile}` });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lockFile, { force: true });
-  }
-}
-
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
+import { processAlive } from './lock.js';
 
 export function addLease(dir: string, pid: number): void {
   mkdirSync(dir, { recursive: true });
@@ -69,9 +31,74 @@ export function liveLeases(dir: string): number[] {
   }
   const live: number[] = [];
   for (const name of names) {
-    const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) live.push(pid);
+    const pid = /^\d{1,10}$/.test(name) ? Number(name) : 0;
+    if (pid > 0 && processAlive(pid)) live.push(pid);
     else rmSync(path.join(dir, name), { force: true });
   }
   return live;
+}
+
+function writeAtomically(file: string, content: string): void {
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temporary, content, { flag: 'wx', mode: 0o600 });
+  renameSync(temporary, file);
+}
+
+function readLine(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export interface IdleRecord {
+  /** When a command last took or released a lease (ms since the epoch). */
+  lastUsedMs: number;
+  /** The idle time in force for that command (DBKIT_EMBEDDED_IDLE). */
+  idleMs: number;
+}
+
+const IDLE_LINE = /^(\d{1,16}) (\d{1,16})\n$/;
+
+export function writeIdle(file: string, record: IdleRecord): void {
+  writeAtomically(file, `${record.lastUsedMs} ${record.idleMs}\n`);
+}
+
+export function readIdle(file: string): IdleRecord | null {
+  const match = IDLE_LINE.exec(readLine(file) ?? '');
+  return match ? { lastUsedMs: Number(match[1]), idleMs: Number(match[2]) } : null;
+}
+
+export interface WatchdogRecord {
+  pid: number;
+  token: string;
+  /** Last heartbeat (the file's mtime). */
+  beatMs: number;
+}
+
+const WATCHDOG_LINE = /^(\d{1,10}) ([0-9a-f]{32})\n$/;
+/** A watchdog beats every second; one silent for this long is gone (or its pid was reused). */
+export const WATCHDOG_SILENT_MS = 15_000;
+
+export function writeWatchdog(file: string, pid: number, token: string): void {
+  writeAtomically(file, `${pid} ${token}\n`);
+}
+
+export function readWatchdog(file: string): WatchdogRecord | null {
+  const match = WATCHDOG_LINE.exec(readLine(file) ?? '');
+  if (!match) return null;
+  let beatMs: number;
+  try {
+    beatMs = statSync(file).mtimeMs;
+  } catch {
+    return null;
+  }
+  return { pid: Number(match[1]), token: match[2]!, beatMs };
+}
+
+/** The watchdog named in `file`, when that process is alive and has beaten recently. */
+export function liveWatchdog(file: string, now = Date.now()): WatchdogRecord | null {
+  const record = readWatchdog(file);
+  return record && processAlive(record.pid) && now - record.beatMs < WATCHDOG_SILENT_MS ? record : null;
 }

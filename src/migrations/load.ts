@@ -1,13 +1,13 @@
 /**
- * Loading migrations (modules with node-pg-migrate's own jiti instance, so the runner reuses the
- * module cache; SQL files as their tool reads them) and rendering them to SQL without running
- * them: the basis of the dry-run plan, of the SQL checksum that catches edits to modules a
- * migration imports (policies/), and of the pre-flight checks of what a migration will send.
+ * Loading migrations (modules with dbkit's one jiti instance, the runner being handed the loaded
+ * modules; SQL files as their tool reads them) and rendering them to SQL without running them: the
+ * basis of the dry-run plan, of the SQL checksum that catches edits to modules a migration imports
+ * (policies/), and of the pre-flight checks of what a migration will send.
  */
 import type { ColumnDefinitions, MigrationBuilder } from 'node-pg-migrate';
 import { readFileSync } from 'node:fs';
+import { loadJiti, loadMigrationBuilder } from '../lazy.js';
 import path from 'node:path';
-import { loadNodePgMigrate } from '../lazy.js';
 import { DbkitError, errorMessage } from '../errors.js';
 import { checksumText, SQL_EXTENSION, type FolderFormat, type MigrationFile } from './files.js';
 import { withLegacyKeywordQuoting } from '../core/sql.js';
@@ -54,7 +54,7 @@ const shownPath = (file: MigrationFile, cwd: string) => path.relative(cwd, file.
 
 export async function loadMigrationModule(file: MigrationFile, cwd = process.cwd()): Promise<MigrationModule> {
   const shown = shownPath(file, cwd);
-  const { jiti } = await loadNodePgMigrate();
+  const jiti = loadJiti();
   let mod: Record<string, unknown>;
   try {
     mod = (await jiti.import(file.path)) as Record<string, unknown>;
@@ -109,7 +109,7 @@ export async function invokeAction(action: MigrationAction, pgm: MigrationBuilde
 export async function renderMigration(module: MigrationModule, direction: Direction, db: PlanningDb = offlineDb): Promise<RenderedMigration> {
   const action = direction === 'up' ? module.up : module.down;
   if (action === false) return { statements: [], transactional: true };
-  const { MigrationBuilder } = await loadNodePgMigrate();
+  const MigrationBuilder = await loadMigrationBuilder();
   // Migrations build policy SQL with createPolicySql, which checks it with PostgreSQL's parser.
   await loadSqlParser();
   // node-pg-migrate's DB type is wider than what a builder uses; pgm.db only forwards query/select.

