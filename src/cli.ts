@@ -18,8 +18,11 @@ import { registerTest } from './commands/test.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRestore } from './commands/restore.js';
+import { registerLint } from './commands/lint.js';
+import { registerRehearse } from './commands/rehearse.js';
 
 import { dbkitVersion } from './version.js';
+import { runInterruptCleanups } from './core/interrupt.js';
 
 export function buildProgram(): Command {
   const program = new Command('dbkit')
@@ -36,6 +39,8 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerBackups(program);
   registerRestore(program);
+  registerLint(program);
+  registerRehearse(program);
   registerRlsAudit(program);
   registerTest(program);
   registerSync(program);
@@ -61,7 +66,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ ok: false, error: doc }, null, 2)}\n`);
     else printError(doc);
-    process.exit(doc.exitCode);
+    // Disposable resources (a rehearsal's scratch database) are dropped before exiting.
+    void runInterruptCleanups(15_000).finally(() => process.exit(doc.exitCode));
   };
   // `dbkit status | head` closes the pipe early: stop writing, finish the work, exit normally.
   const ignoreClosedPipe = (error: NodeJS.ErrnoException) => {

@@ -32,6 +32,10 @@ export const ERROR_CODES = {
   COURSE_INVALID: { exit: 25, summary: 'A course folder is malformed (bad YAML, a listed lesson file missing, duplicate slugs); it was not written, the other courses were.' },
   MISMATCH: { exit: 26, summary: 'dbkit verify found the course folders and the database disagree (missing, extra or changed contents, wrong parent or order).' },
   INTEGRITY: { exit: 27, summary: 'dbkit monitor found hierarchy problems (orphans, cycles, lessons outside modules) or tables without RLS.' },
+  LINT_FAILED: { exit: 50, summary: 'dbkit lint found squawk findings at or above --fail-on.' },
+  REHEARSAL_FAILED: { exit: 51, summary: 'dbkit rehearse (or apply --rehearse): a migration failed on the copy, or a lock, stall, rewrite or scan crossed --fail-on. Nothing was applied to the target.' },
+  REHEARSAL_COPY_FAILED: { exit: 52, summary: 'The disposable copy to rehearse on could not be made (sessions connected to the target, no verified backup, no CREATEDB). Nothing was changed.' },
+  LINTER_UNAVAILABLE: { exit: 53, summary: 'No working squawk binary was found (install @squawk-cli/<os>-<arch> or set DBKIT_SQUAWK).' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 
