@@ -58,6 +58,6 @@ export function adviceFor(statement: Pick<StatementRehearsal, 'kind' | 'locks' |
   }
   if (kind.startsWith('RenameStmt') && blocking) advice.push('a rename breaks application code still using the old name: ship code that works with both (or a view with the old name) before renaming');
   if (kind === 'CreatePolicyStmt' && blocking) advice.push('CREATE POLICY takes ACCESS EXCLUSIVE on the table: it is quick, but queues behind long transactions; keep lock_timeout short');
-  if (kind === 'VacuumStmt' || kind === 'ClusterStmt') advice.push('VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE: use pg_repack or plain VACUUM instead');
+  if ((kind === 'VacuumStmt' || kind === 'ClusterStmt') && rewrote) advice.push('VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE: use pg_repack or plain VACUUM instead');
   return advice;
 }

@@ -29,15 +29,25 @@ export function relationRef(oid: number, existedBefore: ReadonlySet<number>, nam
  * The locks each statement took. In a transaction a lock is held from the start of the statement
  * that took it until the transaction ends (`transactionEnd`); outside one, until the statement ends.
  */
-export function locksByStatement(windows: readonly StatementWindow[], samples: readonly PollSample[], transactionEnd: number | null, existedBefore: ReadonlySet<number>, namer: Namer): Map<number, LockHeld[]> {
+export function locksByStatement(
+  windows: readonly StatementWindow[],
+  samples: readonly PollSample[],
+  transactionEnd: number | null,
+  existedBefore: ReadonlySet<number>,
+  namer: Namer,
+  /** Locks the transaction already held before the migration's first statement (on the target, from earlier migrations). */
+  heldAtStart: readonly HeldLock[] = [],
+): Map<number, LockHeld[]> {
   const out = new Map<number, LockHeld[]>();
   const seen = new Map<string, LockHeld>();
-  let previous = new Set<string>();
+  const inherited = new Set(heldAtStart.map(key));
+  let previous = new Set(inherited);
   for (const w of windows) {
     const locks: LockHeld[] = [];
     const until = transactionEnd ?? w.end;
     const add = (l: HeldLock, by: Observer, waited: boolean) => {
       const k = key(l);
+      if (inherited.has(k)) return;
       const found = seen.get(k);
       if (found) {
         if (!found.observedBy.includes(by)) found.observedBy.push(by);
@@ -70,7 +80,9 @@ export function rewritesIn(w: StatementWindow, existedBefore: ReadonlySet<number
   for (const [oid, before] of w.before) {
     const after = w.after.get(oid);
     if (!after || after.filenode === before.filenode || before.filenode === 0) continue;
-    const rows = after.kind === 'table' ? Math.max(0, after.rowsRead - before.rowsRead) : null;
+    // A rewrite reads the table once, and once more per index rebuilt on it: rows per scan.
+    const scans = after.scans - before.scans;
+    const rows = after.kind === 'table' && scans > 0 ? Math.round(Math.max(0, after.rowsRead - before.rowsRead) / scans) : null;
     out.push({ relation: relationRef(oid, existedBefore, namer), rows });
   }
   return out;
@@ -83,7 +95,8 @@ export function scansIn(w: StatementWindow, existedBefore: ReadonlySet<number>, 
     const before = w.before.get(oid);
     const scans = after.scans - (before?.scans ?? 0);
     if (scans <= 0) continue;
-    out.push({ relation: relationRef(oid, existedBefore, namer), scans, rows: Math.max(0, after.rowsRead - (before?.rowsRead ?? 0)) });
+    // Rows per scan: an index build or a CONCURRENTLY build's validation reads the table again.
+    out.push({ relation: relationRef(oid, existedBefore, namer), scans, rows: Math.round(Math.max(0, after.rowsRead - (before?.rowsRead ?? 0)) / scans) });
   }
   return out;
 }

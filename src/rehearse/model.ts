@@ -29,13 +29,14 @@ export interface LockHeld {
 
 export interface Rewrite {
   relation: RelationRef;
-  /** Rows read by the rewrite's scan (pg_stat tuples read), when the relation is a table. */
+  /** Rows the rewrite read per scan (pg_stat tuples read / seq scans), when the relation is a table. */
   rows: number | null;
 }
 
 export interface FullScan {
   relation: RelationRef;
   scans: number;
+  /** Rows read per scan (pg_stat tuples read / seq scans). */
   rows: number;
 }
 

@@ -12,7 +12,7 @@ import type { LintFinding } from '../lint/model.js';
 import { adviceFor, statementKind } from './advice.js';
 import { locksByStatement, rewritesIn, scansIn, type Namer, type StatementWindow } from './measure.js';
 import type { MigrationRehearsal, StatementRehearsal } from './model.js';
-import { catalogState, flushStats, lockSnapshot, relationNames, startPoller, type CatalogState } from './observe.js';
+import { catalogState, flushStats, lockSnapshot, relationNames, startPoller, type CatalogState, type HeldLock } from './observe.js';
 import { startTraffic, type Traffic, type TrafficTable } from './traffic.js';
 import { namedRelations } from './touched.js';
 import { summarise } from './wording.js';
@@ -84,6 +84,7 @@ export async function rehearseMigration(ctx: RehearseContext, source: RehearsalS
   const errors = new Map<number, string>();
   let transactionEnd: number | null = null;
   let existedBefore = new Set<number>();
+  let heldAtStart: HeldLock[] = [];
   const poller = startPoller(ctx.watcher, pid);
   try {
     if (traffic) {
@@ -93,6 +94,7 @@ export async function rehearseMigration(ctx: RehearseContext, source: RehearsalS
     }
     if (inTx && ctx.commit) await client.query('BEGIN');
     else if (!inTx) await flushStats(client);
+    heldAtStart = inTx ? await lockSnapshot(client) : [];
     let before: CatalogState = await catalogState(client, inTx);
     existedBefore = new Set(before.keys());
     for (const statement of sql.statements) {
@@ -129,7 +131,7 @@ export async function rehearseMigration(ctx: RehearseContext, source: RehearsalS
     const unknown = [...new Set(samples.flatMap((s) => s.locks.map((l) => l.oid)))].filter((oid) => !seenNames.has(oid));
     for (const [oid, v] of await relationNames(client, unknown).catch(() => new Map())) seenNames.set(oid, v);
     const namer: Namer = (oid) => seenNames.get(oid);
-    const locks = locksByStatement(windows, samples, transactionEnd, existedBefore, namer);
+    const locks = locksByStatement(windows, samples, transactionEnd, existedBefore, namer, heldAtStart);
     for (const w of windows) {
       const statement = sql.statements[w.index]!;
       const tree = statementTree(statement.sql);
