@@ -59,16 +59,21 @@ export const shorten = (sql: string, max = 120) => {
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 };
 
-/** The SQL text squawk reads for a migration, and the 1-based line each statement starts on. */
-export function lintText(migration: MigrationSql): { text: string; startLines: number[] } {
+/**
+ * The SQL text squawk reads for a migration, and the 1-based line each statement starts on. A
+ * migration run in a transaction is wrapped in BEGIN/COMMIT, so squawk sees the transaction
+ * itself (and flags what cannot run in one, like CREATE INDEX CONCURRENTLY).
+ */
+export function lintText(migration: MigrationSql, inTransaction: boolean): { text: string; startLines: number[] } {
   const startLines: number[] = [];
-  let line = 1;
-  const parts: string[] = [];
+  const parts: string[] = inTransaction ? ['BEGIN;'] : [];
+  let line = inTransaction ? 3 : 1;
   for (const statement of migration.statements) {
     startLines.push(line);
     parts.push(statement.sql);
     line += statement.sql.split('\n').length + 1;
   }
+  if (inTransaction) parts.push('COMMIT;');
   return { text: parts.join('\n\n'), startLines };
 }
 

@@ -26,8 +26,9 @@ export function shownPath(cwd: string, file: string): string {
 }
 
 export async function lintOne(binary: SquawkBinary, migration: MigrationSql, settings: LintSettings, shownFile: string): Promise<MigrationLint> {
-  const { text, startLines } = lintText(migration);
-  const violations = text.trim() === '' ? [] : await runSquawk(binary, { sql: text, filename: shownFile, pgVersion: settings.pgVersion, assumeInTransaction: assumeInTransaction(migration, settings.assumeTransaction), exclude: settings.exclude });
+  const inTransaction = assumeInTransaction(migration, settings.assumeTransaction);
+  const { text, startLines } = lintText(migration, inTransaction);
+  const violations = migration.statements.length === 0 ? [] : await runSquawk(binary, { sql: text, filename: shownFile, pgVersion: settings.pgVersion, assumeInTransaction: false, exclude: settings.exclude });
   const unlinted = migration.statements.filter((s) => {
     const tree = statementTree(s.sql);
     return tree !== null && 'DoStmt' in tree;

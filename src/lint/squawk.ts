@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { devNull } from 'node:os';
 import { z } from 'zod';
 import { DbkitError } from '../errors.js';
 
@@ -91,6 +92,8 @@ export interface SquawkRun {
 /** Lints one SQL text; returns squawk's violations (squawk exits 1 when it finds any). */
 export async function runSquawk(binary: SquawkBinary, run: SquawkRun): Promise<SquawkViolation[]> {
   const args = ['--reporter', 'json', '--stdin-filepath', run.filename, run.assumeInTransaction ? '--assume-in-transaction' : '--no-assume-in-transaction'];
+  // dbkit's own config decides; a stray .squawk.toml in the project must not change the findings.
+  args.push('--config', devNull);
   if (run.pgVersion) args.push('--pg-version', run.pgVersion);
   if (run.exclude.length > 0) args.push(`--exclude=${run.exclude.join(',')}`);
   const child = spawn(binary.path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
