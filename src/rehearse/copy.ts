@@ -31,6 +31,12 @@ export interface CopyFacts {
   detail: string;
   /** Confirmed gone afterwards (pg_database no longer lists it). */
   dropped: boolean;
+  /**
+   * Roles are shared by the whole server, not part of the copy: roles the rehearsed migrations
+   * created, and which of them dbkit dropped again afterwards.
+   */
+  rolesCreated: string[];
+  rolesDropped: string[];
 }
 
 export function latestVerifiedBackup(config: ResolvedConfig, database: string): BackupManifest | null {
@@ -39,7 +45,7 @@ export function latestVerifiedBackup(config: ResolvedConfig, database: string): 
 
 async function makeFromTemplate(maintenance: pg.ClientBase, target: DatabaseTarget, name: string): Promise<CopyFacts> {
   await copyDatabase(maintenance, target.databaseName, name, `dbkit rehearsal copy of ${target.databaseName} (pid ${process.pid} on ${hostname()})`);
-  return { database: name, kind: 'template', backupId: null, detail: `template copy of ${target.databaseName}`, dropped: false };
+  return { database: name, kind: 'template', backupId: null, detail: `template copy of ${target.databaseName}`, dropped: false, rolesCreated: [], rolesDropped: [] };
 }
 
 async function makeFromBackup(config: ResolvedConfig, maintenance: pg.ClientBase, target: DatabaseTarget, serverMajor: number, name: string): Promise<CopyFacts> {
@@ -58,7 +64,33 @@ async function makeFromBackup(config: ResolvedConfig, maintenance: pg.ClientBase
     await maintenance.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
     await restoreArchive(withDatabase(target.url, name), tool, path.join(config.backupDir, manifest.location.file), manifest, { wipe: false, lockTimeoutMs: config.lockTimeoutMs, connectTimeoutMs: target.connectTimeoutMs });
   }
-  return { database: name, kind: 'backup', backupId: manifest.id, detail, dropped: false };
+  return { database: name, kind: 'backup', backupId: manifest.id, detail, dropped: false, rolesCreated: [], rolesDropped: [] };
+}
+
+async function roleNames(client: pg.ClientBase): Promise<Set<string>> {
+  return new Set((await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
+}
+
+/** Drops the roles that appeared during the rehearsal, each only if nothing on the server depends on it. */
+async function dropNewRoles(maintenanceUrl: string, before: ReadonlySet<string>, connectTimeoutMs: number): Promise<{ created: string[]; dropped: string[] }> {
+  return withClient(maintenanceUrl, { connectTimeoutMs }, async (m) => {
+    const created = [...(await roleNames(m))].filter((r) => !before.has(r)).sort();
+    const dropped: string[] = [];
+    for (const role of created) {
+      const { rows } = await m.query<{ used: boolean }>(
+        "SELECT EXISTS (SELECT 1 FROM pg_shdepend WHERE refclassid = 'pg_authid'::regclass AND refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)) AS used",
+        [role],
+      );
+      if (rows[0]?.used) continue;
+      try {
+        await m.query(`DROP ROLE ${quoteIdent(role)}`);
+        dropped.push(role);
+      } catch {
+        // still used in some database of the server: left, and reported
+      }
+    }
+    return { created, dropped };
+  });
 }
 
 async function dropScratch(maintenanceUrl: string, name: string, connectTimeoutMs: number): Promise<boolean> {
@@ -81,6 +113,7 @@ export async function withDisposableCopy<T>(config: ResolvedConfig, target: Data
     await drop();
   });
   let copy: CopyFacts | null = null;
+  const rolesBefore = await withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs }, roleNames);
   try {
     copy = await withClient(maintenanceUrl, { connectTimeoutMs: target.connectTimeoutMs, applicationName: 'dbkit-rehearse' }, async (maintenance) => {
       try {
@@ -105,5 +138,10 @@ export async function withDisposableCopy<T>(config: ResolvedConfig, target: Data
     const dropped = await drop().catch(() => false);
     unregister();
     if (copy) copy.dropped = dropped;
+    const roles = dropped ? await dropNewRoles(maintenanceUrl, rolesBefore, target.connectTimeoutMs).catch(() => null) : null;
+    if (copy && roles) {
+      copy.rolesCreated = roles.created;
+      copy.rolesDropped = roles.dropped;
+    }
   }
 }

@@ -163,6 +163,9 @@ export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget,
     });
     report.ranOn = { kind: 'copy', copy };
     if (!copy.dropped) reporter.warn(`the scratch database ${copy.database} could not be confirmed dropped: drop it by hand (DROP DATABASE ${copy.database})`);
+    const kept = copy.rolesCreated.filter((r) => !copy.rolesDropped.includes(r));
+    if (copy.rolesDropped.length > 0) reporter.info(`    roles are server-wide: the rehearsal created ${copy.rolesDropped.join(', ')} and dropped ${copy.rolesDropped.length === 1 ? 'it' : 'them'} again`);
+    if (kept.length > 0) reporter.warn(`roles are server-wide: the rehearsal created ${kept.join(', ')}, still used on the server, so not dropped`);
   }
 
   report.breaches = breaches(report.migrations, options.thresholds);

@@ -36,7 +36,7 @@ describe('dbkit lint', () => {
       file: 'test/fixtures/rehearse/migrations/004_create-index.ts',
       line: 5,
       statementIndex: 0,
-      statement: 'CREATE INDEX "items_qty_idx" ON "items" ("qty");',
+      statement: 'CREATE INDEX "contents_qty_idx" ON "contents" ("qty");',
       origin: { kind: 'call', method: 'createIndex', line: 5 },
       level: 'warning',
       url: 'https://squawkhq.com/docs/require-concurrent-index-creation',
@@ -134,7 +134,7 @@ describe.each(testServers())("apply's lint pre-flight and --rehearse on $name", 
       const refused = await runCli(['apply', '--db', db.url, '--migrations-dir', set.dir, '--no-backup', '--rehearse', '--fail-on', 'rewrite', '--json'], { env: cleanEnv() });
       expect(refused.code, refused.stderr).toBe(51);
       const report = parseJson<ApplyReport>(refused);
-      expect(report.rehearsal?.breaches).toEqual(['003_add-column-volatile-default: rewrote public.items']);
+      expect(report.rehearsal?.breaches).toEqual(['003_add-column-volatile-default: rewrote public.contents']);
       expect(report.migrations).toEqual([]);
       expect(await appliedNames(db.url)).toEqual([]);
       const passed = await runCli(['apply', '--db', db.url, '--migrations-dir', set.dir, '--no-backup', '--rehearse', '--fail-on', 'blocking-reads>10m', '--json'], { env: cleanEnv() });

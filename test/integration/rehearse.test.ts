@@ -52,8 +52,8 @@ describe.each(testServers())('dbkit rehearse on $name', (server) => {
     }
     // The rewrite read every row of the copy's table, and the report says so.
     const volatile = byName.get('003_add-column-volatile-default')!;
-    expect(volatile.statements[0]!.rewrites.find((r) => r.relation.name === 'public.items')?.rows).toBe(50_000);
-    expect(volatile.summary[0]).toMatch(/^ACCESS EXCLUSIVE on public\.items for [\d.]+ m?s \(rewrite, 50,000 rows; blocks reads and writes\)$/);
+    expect(volatile.statements[0]!.rewrites.find((r) => r.relation.name === 'public.contents')?.rows).toBe(50_000);
+    expect(volatile.summary[0]).toMatch(/^ACCESS EXCLUSIVE on public\.contents for [\d.]+ m?s \(rewrite, 50,000 rows; blocks reads and writes\)$/);
     // CONCURRENTLY runs outside a transaction: only the poller can see its lock.
     const concurrent = byName.get('005_create-index-concurrently')!;
     expect(concurrent.transactional).toBe(false);
@@ -78,8 +78,8 @@ describe.each(testServers())('dbkit rehearse on $name', (server) => {
       expect(result.code, result.stderr).toBe(51);
       const report = parseJson<RehearseReport>(result);
       expect(report.error?.code).toBe('REHEARSAL_FAILED');
-      expect(report.breaches.some((b) => b.startsWith('003_add-column-volatile-default: rewrote public.items'))).toBe(true);
-      expect(report.breaches.some((b) => /^004_create-index: SHARE on public\.items held .* \(blocking-writes > 0 ms\)$/.test(b))).toBe(true);
+      expect(report.breaches.some((b) => b.startsWith('003_add-column-volatile-default: rewrote public.contents'))).toBe(true);
+      expect(report.breaches.some((b) => /^004_create-index: SHARE on public\.contents held .* \(blocking-writes > 0 ms\)$/.test(b))).toBe(true);
       expect(await leftoverCopies(server.adminUrl, db.name)).toEqual([]);
     } finally {
       set.cleanup();
@@ -88,7 +88,7 @@ describe.each(testServers())('dbkit rehearse on $name', (server) => {
 
   it('reports a migration that fails on the copy (exit 51), skips the rest, and drops the copy', async () => {
     const set = fixtureSubset(['001'], {
-      '002_broken.ts': "export const up = (pgm: any) => { pgm.sql('ALTER TABLE public.items ADD COLUMN x int'); pgm.sql('ALTER TABLE public.nope ADD COLUMN y int'); };\nexport const down = (pgm: any) => { pgm.sql('ALTER TABLE public.items DROP COLUMN x'); };\n",
+      '002_broken.ts': "export const up = (pgm: any) => { pgm.sql('ALTER TABLE public.contents ADD COLUMN x int'); pgm.sql('ALTER TABLE public.nope ADD COLUMN y int'); };\nexport const down = (pgm: any) => { pgm.sql('ALTER TABLE public.contents DROP COLUMN x'); };\n",
       '003_after.ts': "export const up = (pgm: any) => { pgm.sql('SELECT 1'); };\nexport const down = () => {};\n",
     });
     try {
@@ -99,7 +99,7 @@ describe.each(testServers())('dbkit rehearse on $name', (server) => {
       expect(report.migrations[1]!.error).toMatch(/statement 2 failed: relation "public.nope" does not exist/);
       expect(report.error?.hint).toMatch(/nothing was applied to the target/);
       expect(await leftoverCopies(server.adminUrl, db.name)).toEqual([]);
-      expect(await query(db.url, "SELECT to_regclass('public.items') AS t")).toEqual([{ t: null }]);
+      expect(await query(db.url, "SELECT to_regclass('public.contents') AS t")).toEqual([{ t: null }]);
     } finally {
       set.cleanup();
     }
@@ -112,14 +112,14 @@ describe.each(testServers())('dbkit rehearse on $name', (server) => {
       expect(result.code, result.stderr).toBe(0);
       const report = parseJson<RehearseReport>(result);
       const m = report.migrations.find((x) => x.name === '003_add-column-volatile-default')!;
-      const items = m.traffic?.find((t) => t.table === 'public.items');
-      expect(items, JSON.stringify(m.traffic)).toBeDefined();
-      expect(items!.readerOps).toBeGreaterThan(0);
-      expect(items!.writerOps).toBeGreaterThan(0);
+      const t = m.traffic?.find((t) => t.table === 'public.contents');
+      expect(t, JSON.stringify(m.traffic)).toBeDefined();
+      expect(t!.readerOps).toBeGreaterThan(0);
+      expect(t!.writerOps).toBeGreaterThan(0);
       const held = m.statements[0]!.locks.find((l) => l.mode === 'AccessExclusiveLock')!.heldMs;
       // Both loops were blocked for (most of) the time ACCESS EXCLUSIVE was held.
-      expect(items!.writerStallMs!).toBeGreaterThan(held * 0.5);
-      expect(items!.readerStallMs!).toBeGreaterThan(held * 0.5);
+      expect(t!.writerStallMs!).toBeGreaterThan(held * 0.5);
+      expect(t!.readerStallMs!).toBeGreaterThan(held * 0.5);
       expect(m.summary[0]).toMatch(/; writers stalled [\d.]+ m?s, readers [\d.]+ m?s$/);
     } finally {
       set.cleanup();
@@ -139,10 +139,24 @@ describe.each(testServers())('dbkit rehearse on $name', (server) => {
       expect(report.ranOn).toEqual({ kind: 'target', rolledBack: true, fingerprintUnchanged: true });
       expect(report.migrations.map((m) => m.status)).toEqual(['rehearsed', 'skipped']);
       expect(report.migrations[1]!.skippedReason).toMatch(/outside a transaction/);
-      expect(report.migrations[0]!.summary).toEqual([expect.stringMatching(/^ACCESS EXCLUSIVE on public\.items for [\d.]+ m?s \(blocks reads and writes\)$/)]);
+      expect(report.migrations[0]!.summary).toEqual([expect.stringMatching(/^ACCESS EXCLUSIVE on public\.contents for [\d.]+ m?s \(blocks reads and writes\)$/)]);
       const after = await fingerprint(db.url, { includeDbkitSchema: true });
       expect(after.hash, describeDiff(before, after)).toBe(before.hash);
       expect(await appliedNames(db.url)).toEqual(['001_seed']);
+    } finally {
+      set.cleanup();
+    }
+  });
+
+  it('drops again the server-wide roles a rehearsed migration created (the copy cannot hold them)', async () => {
+    const role = `dbkit_rh_role_${db.name.slice(-8)}`;
+    const set = fixtureSubset([], { '001_role.ts': `export const up = (pgm: any) => { pgm.sql('CREATE ROLE ${role} NOLOGIN'); };\nexport const down = (pgm: any) => { pgm.sql('DROP ROLE ${role}'); };\n` });
+    try {
+      const result = await runCli(['rehearse', '--db', db.url, '--migrations-dir', set.dir, '--json'], { env: cleanEnv() });
+      expect(result.code, result.stderr).toBe(0);
+      const report = parseJson<RehearseReport>(result);
+      expect(report.ranOn).toMatchObject({ kind: 'copy', copy: { dropped: true, rolesCreated: [role], rolesDropped: [role] } });
+      expect(await query(server.adminUrl, 'SELECT rolname FROM pg_roles WHERE rolname = $1', [role])).toEqual([]);
     } finally {
       set.cleanup();
     }

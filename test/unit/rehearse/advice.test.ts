@@ -8,12 +8,12 @@ beforeAll(async () => {
   await initSqlParser();
 });
 
-const items: RelationRef = { oid: 16400, name: 'public.items', kind: 'table', createdHere: false };
-const lock = (mode: LockHeld['mode']): LockHeld => ({ mode, relation: items, heldMs: 10, statementIndex: 0, observedBy: ['snapshot'], waited: false });
+const contents: RelationRef = { oid: 16400, name: 'public.contents', kind: 'table', createdHere: false };
+const lock = (mode: LockHeld['mode']): LockHeld => ({ mode, relation: contents, heldMs: 10, statementIndex: 0, observedBy: ['snapshot'], waited: false });
 
 function advise(sql: string, observed: { locks?: LockHeld[]; rewrite?: boolean; scan?: boolean }) {
   const tree = statementTree(sql);
-  return adviceFor({ kind: statementKind(tree), locks: observed.locks ?? [], rewrites: observed.rewrite ? [{ relation: items, rows: 10 }] : [], scans: observed.scan ? [{ relation: items, scans: 1, rows: 10 }] : [] }, tree);
+  return adviceFor({ kind: statementKind(tree), locks: observed.locks ?? [], rewrites: observed.rewrite ? [{ relation: contents, rows: 10 }] : [], scans: observed.scan ? [{ relation: contents, scans: 1, rows: 10 }] : [] }, tree);
 }
 
 describe('statement kinds', () => {
@@ -44,7 +44,7 @@ describe('safer rewrites, from what was observed', () => {
 
 describe('tables a migration names', () => {
   it('from the parse tree, and qualified names inside DO blocks', () => {
-    expect(namedRelations('ALTER TABLE public.items ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES accounts (id)').sort()).toEqual(['accounts', 'public.items']);
+    expect(namedRelations('ALTER TABLE public.contents ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES accounts (id)').sort()).toEqual(['accounts', 'public.contents']);
     expect(namedRelations("DO $$ BEGIN EXECUTE 'ALTER TABLE public.contents ADD COLUMN x int'; END $$").sort()).toEqual(['public.contents']);
   });
 });
