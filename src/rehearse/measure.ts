@@ -54,7 +54,7 @@ export function locksByStatement(
         found.waited ||= waited;
         return;
       }
-      const held: LockHeld = { mode: l.mode, relation: relationRef(l.oid, existedBefore, namer), heldMs: Math.max(0, until - w.start), statementIndex: w.index, observedBy: [by], waited };
+      const held: LockHeld = { mode: l.mode, relation: relationRef(l.oid, existedBefore, namer), heldMs: Math.round(Math.max(0, until - w.start) * 10) / 10, statementIndex: w.index, observedBy: [by], waited };
       seen.set(k, held);
       locks.push(held);
     };

@@ -42,6 +42,8 @@ export interface RehearseContext {
   onStatement?(migration: string, index: number, total: number): void;
 }
 
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
 export function planningDb(client: pg.ClientBase): PlanningDb {
   return { query: (sql, values) => client.query(sql, values), select: async (sql, values) => (await client.query(sql, values)).rows };
 }
@@ -138,9 +140,9 @@ export async function rehearseMigration(ctx: RehearseContext, source: RehearsalS
       const s: StatementRehearsal = {
         index: w.index,
         sql: statement.sql,
-        origin: statement.origin,
+        origin: { ...statement.origin, file: ctx.shownFile(statement.origin.file) },
         kind: statementKind(tree),
-        durationMs: w.end - w.start,
+        durationMs: round(w.end - w.start),
         locks: locks.get(w.index) ?? [],
         rewrites: rewritesIn(w, existedBefore, namer),
         scans: scansIn(w, existedBefore, namer),
@@ -157,6 +159,6 @@ export async function rehearseMigration(ctx: RehearseContext, source: RehearsalS
   if (firstError) result.error ??= `statement ${firstError[0] + 1} failed: ${firstError[1]}`;
   result.status = result.error ? 'failed' : 'rehearsed';
   result.summary = summarise(result);
-  result.durationMs = performance.now() - started;
+  result.durationMs = round(performance.now() - started);
   return result;
 }
