@@ -15,6 +15,7 @@ import type { MigrationRehearsal, StatementRehearsal } from './model.js';
 import { catalogState, flushStats, lockSnapshot, relationNames, startPoller, type CatalogState, type HeldLock } from './observe.js';
 import { startTraffic, type Traffic, type TrafficTable } from './traffic.js';
 import { namedRelations } from './touched.js';
+import { serverWide } from './server-wide.js';
 import { summarise } from './wording.js';
 
 export interface RehearsalSource {
@@ -49,14 +50,16 @@ export function planningDb(client: pg.ClientBase): PlanningDb {
 }
 
 async function trafficTables(client: pg.ClientBase, sql: MigrationSql): Promise<TrafficTable[]> {
-  const names = [...new Set(sql.statements.flatMap((s) => namedRelations(s.sql)))];
+  const names = sql.statements.flatMap((s) => namedRelations(s.sql));
   if (names.length === 0) return [];
+  // Names are resolved as the migration's own statements resolve them (search_path), quoted exactly.
   const { rows } = await client.query<{ oid: number; schema: string; table: string }>(
     `SELECT DISTINCT c.oid::int AS oid, n.nspname AS schema, c.relname AS table
-       FROM unnest($1::text[]) AS x(name)
-       JOIN pg_class c ON c.oid = to_regclass(x.name) JOIN pg_namespace n ON n.oid = c.relnamespace
+       FROM jsonb_to_recordset($1::jsonb) AS x(schema text, name text)
+       JOIN pg_class c ON c.oid = to_regclass(CASE WHEN x.schema IS NULL THEN quote_ident(x.name) ELSE quote_ident(x.schema) || '.' || quote_ident(x.name) END)
+       JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema','dbkit')`,
-    [names.filter((n) => /^[A-Za-z0-9_.$]+$/.test(n))],
+    [JSON.stringify(names)],
   );
   return rows.map((r) => ({ ...r, name: `${r.schema}.${r.table}` }));
 }
@@ -76,6 +79,13 @@ export async function rehearseMigration(ctx: RehearseContext, source: RehearsalS
   if (!sql.transactional && !ctx.commit) {
     result.status = 'skipped';
     result.skippedReason = 'it runs outside a transaction (pgm.noTransaction()), so it cannot be rehearsed inside a rolled-back transaction on the target';
+    return result;
+  }
+  const outside = sql.statements.map((st) => ({ st, what: serverWide(statementTree(st.sql)) })).find((x) => x.what !== null);
+  if (outside && ctx.commit) {
+    result.error = `statement ${outside.st.index + 1} (${outside.what}) acts on the whole server, not only the database: on a copy it would change the real server, so it is not rehearsed`;
+    result.summary = [];
+    result.durationMs = round(performance.now() - started);
     return result;
   }
   const lint = await ctx.lint(sql);

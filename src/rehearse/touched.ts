@@ -4,7 +4,12 @@
  */
 import { statementTree } from '../migrations/statements.js';
 
-function collect(node: unknown, out: Set<string>): void {
+export interface NamedRelation {
+  schema: string | null;
+  name: string;
+}
+
+function collect(node: unknown, out: Map<string, NamedRelation>): void {
   if (Array.isArray(node)) {
     for (const item of node) collect(item, out);
     return;
@@ -12,17 +17,19 @@ function collect(node: unknown, out: Set<string>): void {
   if (typeof node !== 'object' || node === null) return;
   const record = node as Record<string, unknown>;
   if (typeof record.relname === 'string') {
-    out.add(typeof record.schemaname === 'string' ? `${record.schemaname}.${record.relname}` : record.relname);
+    const schema = typeof record.schemaname === 'string' ? record.schemaname : null;
+    out.set(JSON.stringify([schema, record.relname]), { schema, name: record.relname });
   }
   for (const value of Object.values(record)) collect(value, out);
 }
 
-export function namedRelations(sql: string): string[] {
-  const out = new Set<string>();
+/** Relation names as written (unquoted), with their schema when given. */
+export function namedRelations(sql: string): NamedRelation[] {
+  const out = new Map<string, NamedRelation>();
   const tree = statementTree(sql);
   if (tree) collect(tree, out);
   if (!tree || 'DoStmt' in tree || 'CreateFunctionStmt' in tree) {
-    for (const m of sql.matchAll(/\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\b/gi)) out.add(`${m[1]}.${m[2]}`);
+    for (const m of sql.matchAll(/\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\b/gi)) out.set(JSON.stringify([m[1]!.toLowerCase(), m[2]!.toLowerCase()]), { schema: m[1]!.toLowerCase(), name: m[2]!.toLowerCase() });
   }
-  return [...out];
+  return [...out.values()];
 }

@@ -12,6 +12,7 @@ import { EXPECTED } from '../fixtures/rehearse/expected.ts';
 import { strength, type LockMode } from '../../src/rehearse/locks.ts';
 import type { RehearseReport } from '../../src/rehearse/rehearse.ts';
 import type { MigrationRehearsal, StatementRehearsal } from '../../src/rehearse/model.ts';
+import { connect } from '../../src/db/connect.ts';
 
 function strongestOnExisting(statements: readonly StatementRehearsal[]): Record<string, LockMode> {
   const out: Record<string, LockMode> = {};
@@ -190,6 +191,50 @@ describe.each(testServers())('dbkit rehearse on $name', (server) => {
       expect(sawCopy).toBe(true);
       expect(result.code).toBe(130);
       expect(await leftoverCopies(server.adminUrl, db.name)).toEqual([]);
+    } finally {
+      set.cleanup();
+    }
+  });
+});
+
+describe.each(testServers())('dbkit rehearse --from backup on $name', (server) => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase(server, 'rhbk');
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  it('restores the latest verified backup into a scratch database, and auto falls back to it when the target is busy', async () => {
+    const set = fixtureSubset(['001']);
+    const env = cleanEnv();
+    try {
+      expect((await runCli(['apply', '--db', db.url, '--migrations-dir', set.dir, '--no-backup'], { env })).code).toBe(0);
+      const backup = await runCli(['backup', '--db', db.url, '--json'], { env });
+      expect(backup.code, backup.stderr).toBe(0);
+      const id = parseJson<{ backup: { id: string } }>(backup).backup.id;
+      set.add(['003']);
+      const result = await runCli(['rehearse', '--db', db.url, '--migrations-dir', set.dir, '--from', 'backup', '--json'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      const report = parseJson<RehearseReport>(result);
+      expect(report.ranOn).toMatchObject({ kind: 'copy', copy: { kind: 'backup', backupId: id, dropped: true } });
+      expect(report.migrations.map((m) => [m.name, m.status])).toEqual([['003_add-column-volatile-default', 'rehearsed']]);
+      expect(rewritten(report.migrations[0]!.statements)).toEqual(['public.contents']);
+      // Alone, auto copies the target itself; with someone else connected that is impossible, and it uses the backup.
+      const alone = parseJson<RehearseReport>(await runCli(['rehearse', '--db', db.url, '--migrations-dir', set.dir, '--json'], { env }));
+      expect(alone.ranOn).toMatchObject({ kind: 'copy', copy: { kind: 'template', dropped: true } });
+      const held = await connect(db.url);
+      try {
+        const fallback = parseJson<RehearseReport>(await runCli(['rehearse', '--db', db.url, '--migrations-dir', set.dir, '--json'], { env }));
+        expect(fallback.ranOn).toMatchObject({ kind: 'copy', copy: { kind: 'backup', backupId: id, dropped: true } });
+        const refused = await runCli(['rehearse', '--db', db.url, '--migrations-dir', set.dir, '--from', 'template', '--json'], { env });
+        expect(refused.code).toBe(52);
+        expect(parseJson<{ error: { message: string; hint: string } }>(refused).error.hint).toMatch(/--from backup/);
+      } finally {
+        await held.end();
+      }
+      expect(await appliedNames(db.url)).toEqual(['001_seed']);
     } finally {
       set.cleanup();
     }

@@ -44,7 +44,8 @@ describe('safer rewrites, from what was observed', () => {
 
 describe('tables a migration names', () => {
   it('from the parse tree, and qualified names inside DO blocks', () => {
-    expect(namedRelations('ALTER TABLE public.contents ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES accounts (id)').sort()).toEqual(['accounts', 'public.contents']);
-    expect(namedRelations("DO $$ BEGIN EXECUTE 'ALTER TABLE public.contents ADD COLUMN x int'; END $$").sort()).toEqual(['public.contents']);
+    expect(namedRelations('ALTER TABLE public.items ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES accounts (id)')).toEqual([{ schema: 'public', name: 'items' }, { schema: null, name: 'accounts' }]);
+    expect(namedRelations('ALTER TABLE "We""ird" ADD COLUMN x int')).toEqual([{ schema: null, name: 'We"ird' }]);
+    expect(namedRelations("DO $$ BEGIN EXECUTE 'ALTER TABLE Public.Contents ADD COLUMN x int'; END $$")).toEqual([{ schema: 'public', name: 'contents' }]);
   });
 });
