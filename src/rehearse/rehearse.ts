@@ -113,6 +113,8 @@ export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget,
   const withConnections = async <T>(url: string, fn: (client: pg.Client, watcher: pg.Client) => Promise<T>): Promise<T> => {
     const client = await connect(url, { connectTimeoutMs: target.connectTimeoutMs, applicationName: 'dbkit-rehearse' });
     try {
+      // The session settings dbkit apply runs migrations with: a statement too slow for them fails here too.
+      await client.query(`SET lock_timeout = ${Math.round(config.lockTimeoutMs)}; SET statement_timeout = ${Math.round(config.statementTimeoutMs)}`);
       const watcher = await connect(url, { connectTimeoutMs: target.connectTimeoutMs, applicationName: 'dbkit-rehearse-watch' });
       try {
         return await fn(client, watcher);
@@ -131,7 +133,6 @@ export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget,
     const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: false, reporter };
     await withMigrationLock(target, lockOptions, async () =>
       withConnections(target.url, async (client, watcher) => {
-        await client.query(`SET lock_timeout = ${Math.round(config.lockTimeoutMs)}; SET statement_timeout = ${Math.round(config.statementTimeoutMs)}`);
         const before = (await schemaFingerprint(client, { includeDbkitSchema: true })).hash;
         await client.query('BEGIN');
         try {
