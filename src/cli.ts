@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { DbkitError, ERROR_CODES } from './errors.js';
 import { errorDocument, printError } from './output/errors.js';
 import { dbkitVersion } from './version.js';
+import { runInterruptCleanups } from './core/interrupt.js';
 
 type Registrar = (program: Command) => void;
 
@@ -30,6 +31,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   backup: { summary: 'Take a verified backup now', usage: '[options]', load: async () => (await import('./commands/backup.js')).registerBackup },
   backups: { summary: 'List the backups dbkit has taken', usage: '[options]', load: async () => (await import('./commands/backups.js')).registerBackups },
   restore: { summary: 'Restore a backup into a new database, or in place', usage: '[options] <backup-id>', load: async () => (await import('./commands/restore.js')).registerRestore },
+  lint: { summary: 'Lint migrations with squawk, statement by statement (read-only)', usage: '[options] [files...]', load: async () => (await import('./commands/lint.js')).registerLint },
+  rehearse: { summary: 'Rehearse pending migrations on a disposable copy: locks, rewrites, scans, stalls', usage: '[options]', load: async () => (await import('./commands/rehearse.js')).registerRehearse },
   'rls-audit': { summary: 'Find RLS holes and prove tenant isolation', usage: '[options]', load: async () => (await import('./commands/rls-audit.js')).registerRlsAudit },
   test: { summary: 'Run pgTAP test files (default: tests-sql/*.sql)', usage: '[options] [files...]', load: async () => (await import('./commands/test.js')).registerTest },
   sync: { summary: 'Import course folders into the database', usage: '[options] <course-dir...>', load: async () => (await import('./commands/sync.js')).registerSync },
@@ -106,7 +109,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ ok: false, error: doc }, null, 2)}\n`);
     else printError(doc);
-    process.exit(doc.exitCode);
+    // Disposable resources (a rehearsal's scratch database) are dropped before exiting.
+    void runInterruptCleanups(15_000).finally(() => process.exit(doc.exitCode));
   };
   // `dbkit status | head` closes the pipe early: stop writing, finish the work, exit normally.
   const ignoreClosedPipe = (error: NodeJS.ErrnoException) => {

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { DbkitError } from './errors.js';
 import { parseDuration } from './core/duration.js';
+import { LINT_MODES, TRANSACTION_ASSUMPTIONS, type LintMode, type TransactionAssumption } from './lint/model.js';
+import { parseThresholds, THRESHOLD_HELP, type Threshold } from './rehearse/thresholds.js';
 
 /** node-pg-migrate's default when no --ignore-pattern is given (migration.ts: `^\\..*`): dotfiles. */
 export const DEFAULT_IGNORE_PATTERN = '\\..*';
@@ -47,6 +49,12 @@ export interface ResolvedConfig {
   sensitive: string[];
   privilegedRoles: string[];
   testsDir: string;
+  lint: LintMode;
+  lintExclude: string[];
+  lintPgVersion: string | null;
+  lintTransaction: TransactionAssumption;
+  squawkBin: string | null;
+  rehearseFailOn: Threshold[];
 }
 
 export type SettingSource = 'flag' | 'env' | 'dotenv' | 'file' | 'default';
@@ -98,6 +106,20 @@ function regex(raw: string): Parsed<string> {
   }
 }
 
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): Parsed<T> => values.find((v) => v === raw.trim()) ?? { error: `'${raw}' is not one of ${values.join(', ')}` };
+}
+
+function ruleList(raw: string): Parsed<string[]> {
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !/^[a-z][a-z0-9-]*$/.test(s));
+  return bad.length > 0 ? { error: `not a squawk rule name: ${bad.join(', ')}` } : items;
+}
+
+function pgVersion(raw: string): Parsed<string> {
+  return /^\d{2}(\.\d+)?$/.test(raw.trim()) ? raw.trim() : { error: `'${raw}' is not a PostgreSQL version (e.g. 15 or 16.4)` };
+}
+
 function nameList(raw: string): Parsed<string[]> {
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = items.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$/.test(s));
@@ -132,6 +154,12 @@ export const SETTINGS = {
   sensitive: { key: 'sensitive', env: 'DBKIT_SENSITIVE', flag: '--sensitive <list>', defaultText: 'none', description: 'Comma-separated tables (schema.table) or columns (schema.table.column) holding sensitive data, besides columns named like email, password, token, secret, phone, ssn.', parse: nameList },
   privilegedRoles: { key: 'privilegedRoles', env: 'DBKIT_PRIVILEGED_ROLES', flag: '--privileged-roles <list>', defaultText: 'none', description: 'Comma-separated roles allowed to be SUPERUSER or BYPASSRLS besides postgres, service_role and the Supabase admin roles.', parse: nameList },
   testsDir: { key: 'testsDir', env: 'DBKIT_TESTS_DIR', flag: null, defaultText: 'tests-sql', description: 'Folder of pgTAP test files (*.sql) that dbkit test runs when given no files.', parse: text },
+  lint: { key: 'lint', env: 'DBKIT_LINT', flag: null, defaultText: 'warn', description: "apply's pre-flight lints the pending migrations with squawk: warn prints the findings and goes on; block refuses to apply (exit 7, nothing applied).", choices: LINT_MODES, parse: oneOf(LINT_MODES) },
+  lintExclude: { key: 'lintExclude', env: 'DBKIT_LINT_EXCLUDE', flag: '--exclude <rules>', defaultText: 'none', description: 'Comma-separated squawk rules not to report (require-lock-timeout is always left out: dbkit sets lock_timeout itself).', parse: ruleList },
+  lintPgVersion: { key: 'lintPgVersion', env: 'DBKIT_LINT_PG_VERSION', flag: '--pg-version <version>', defaultText: "the server's version when connected, else squawk's default", description: 'PostgreSQL version squawk judges the SQL for (e.g. 15).', parse: pgVersion },
+  lintTransaction: { key: 'lintTransaction', env: 'DBKIT_LINT_TRANSACTION', flag: '--assume-transaction <when>', defaultText: 'auto', description: 'Whether squawk assumes each migration runs in a transaction: auto (yes, unless it calls pgm.noTransaction()), yes, no.', choices: TRANSACTION_ASSUMPTIONS, parse: oneOf(TRANSACTION_ASSUMPTIONS) },
+  squawkBin: { key: 'squawkBin', env: 'DBKIT_SQUAWK', flag: null, defaultText: 'the @squawk-cli package for this platform, else squawk on PATH', description: 'Path of the squawk binary.', parse: text },
+  rehearseFailOn: { key: 'rehearseFailOn', env: 'DBKIT_REHEARSE_FAIL_ON', flag: '--fail-on <thresholds>', defaultText: 'none', description: `What fails a rehearsal besides a failing migration, comma-separated: ${THRESHOLD_HELP}. Example: blocking-writes>500ms,rewrite.`, parse: parseThresholds },
   embeddedPort: { key: 'embeddedPort', env: 'DBKIT_EMBEDDED_PORT', flag: null, defaultText: 'a free port chosen at first start', description: 'TCP port of the embedded cluster (127.0.0.1 only).', parse: port },
   pgtapDir: { key: 'pgtapDir', env: 'DBKIT_PGTAP_DIR', flag: null, defaultText: 'PostgreSQL installations found on this machine', description: "Folder(s) holding pgTAP's files (pgtap.control, pgtap--*.sql), separated by the path separator (: or ;), that dbkit test copies into the embedded cluster; when set, only these are searched.", parse: text },
   embeddedIdle: { key: 'embeddedIdle', env: 'DBKIT_EMBEDDED_IDLE', flag: null, defaultText: '10m', description: 'How long the embedded cluster keeps running after the last command used it (a watchdog process then stops it); 0 stops it as soon as each command is done.', parse: duration },
@@ -230,6 +258,12 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     sensitive: get('sensitive')?.value ?? [],
     privilegedRoles: get('privilegedRoles')?.value ?? [],
     testsDir: resolvePath(get('testsDir')?.value ?? 'tests-sql', cwd),
+    lint: get('lint')?.value ?? 'warn',
+    lintExclude: get('lintExclude')?.value ?? [],
+    lintPgVersion: get('lintPgVersion')?.value ?? null,
+    lintTransaction: get('lintTransaction')?.value ?? 'auto',
+    squawkBin: nullablePath(get('squawkBin')?.value),
+    rehearseFailOn: get('rehearseFailOn')?.value ?? [],
   };
   if (problems.length > 0) {
     throw new DbkitError('USAGE', problems.length === 1 ? problems[0]! : `${problems.length} configuration problems:\n  ${problems.join('\n  ')}`);

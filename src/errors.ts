@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   PERMISSION_DENIED: { exit: 32, summary: 'The server refused an operation for lack of a privilege (SQLSTATE 42501) that pre-flight could not foresee; the message names the object, the hint the GRANT. The refused statement did not take effect.' },
   INIT_FAILED: { exit: 33, summary: 'dbkit init could not write a file (permissions, disk); the files it reports as written were written, nothing was overwritten.' },
   MIND_CONFLICT: { exit: 38, summary: 'dbkit minds add: the slug is taken by a different mind, or the user already has a mind. Nothing was changed.' },
+  LINT_FAILED: { exit: 50, summary: 'dbkit lint found squawk findings at or above --fail-on.' },
+  REHEARSAL_FAILED: { exit: 51, summary: 'dbkit rehearse (or apply --rehearse): a migration failed on the copy, or a lock, stall, rewrite or scan crossed --fail-on. Nothing was applied to the target.' },
+  REHEARSAL_COPY_FAILED: { exit: 52, summary: 'The disposable copy to rehearse on could not be made (sessions connected to the target, no verified backup, no CREATEDB). Nothing was changed.' },
+  LINTER_UNAVAILABLE: { exit: 53, summary: 'No working squawk binary was found (install @squawk-cli/<os>-<arch> or set DBKIT_SQUAWK).' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

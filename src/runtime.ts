@@ -32,9 +32,14 @@ export interface CommandRuntime {
 export function runtimeFor(command: Command, env: Record<string, string | undefined> = process.env): CommandRuntime {
   const opts = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
   const flags: Partial<Record<SettingName, string>> = {};
+  // A setting's flag, where this command (or the program) declares it; an option of the same
+  // name declared otherwise (rls-audit's --fail-on <level>, say) is not that setting.
+  const declared = new Map<string, string>();
+  for (let c: Command | null = command; c; c = c.parent) for (const o of c.options) if (!declared.has(o.flags)) declared.set(o.flags, o.attributeName());
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
-    const flagName = name === 'databaseUrl' ? 'db' : name;
-    const value = opts[flagName];
+    const spec: SettingSpec<unknown> = SETTINGS[name];
+    const attribute = spec.flag ? declared.get(spec.flag) : undefined;
+    const value = attribute ? opts[attribute] : undefined;
     if (typeof value === 'string') flags[name] = value;
   }
   const config = loadConfig({ flags, ...(opts.config ? { configPath: opts.config } : {}), env });

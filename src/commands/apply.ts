@@ -22,10 +22,15 @@ import type { CheckResult } from '../core/validation.js';
 import { formatBytes, formatDuration } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
+import { lintBeforeApply } from '../lint/run.js';
+import type { LintFinding } from '../lint/model.js';
+import { rehearseOn, type RehearseReport } from '../rehearse/rehearse.js';
 
 export interface ApplyOptions {
   dryRun: boolean;
   backup: boolean;
+  /** Rehearse the pending migrations on a disposable copy first; apply only when the rehearsal passes. */
+  rehearse?: boolean;
 }
 
 export const MIGRATION_RESULT_STATUSES = ['applied', 'failed', 'skipped', 'planned'] as const;
@@ -68,6 +73,9 @@ export interface ApplyReport {
   backupSkipped: boolean;
   migrations: MigrationResult[];
   validation: CheckResult[];
+  /** apply's pre-flight lint (squawk) of the pending migrations. */
+  lint: LintFinding[];
+  rehearsal: RehearseReport | null;
   error: ErrorDocument | null;
   durationMs: number;
 }
@@ -79,6 +87,7 @@ function summarise(m: BackupManifest): BackupSummary {
 export async function applyMigrations(config: ResolvedConfig, options: ApplyOptions, reporter: Reporter): Promise<ApplyReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
+    const rehearsal = options.rehearse && !options.dryRun ? await rehearseOn(config, target, { from: 'auto', traffic: false, onTarget: false, thresholds: config.rehearseFailOn }, reporter) : null;
     const { client: probe, server } = await connectStep(target, reporter);
     let step: Step;
     const report: ApplyReport = {
@@ -96,15 +105,24 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       backupSkipped: !options.backup,
       migrations: [],
       validation: [],
+      lint: [],
+      rehearsal,
       error: null,
       durationMs: 0,
     };
+    if (rehearsal && !rehearsal.ok) {
+      await probe.end().catch(() => {});
+      report.error = rehearsal.error;
+      report.durationMs = performance.now() - started;
+      return report;
+    }
     let context: MigrationContext;
     let backupPlan: BackupPlan | null = null;
     try {
       step = reporter.step('pre-flight');
       try {
         context = await loadMigrationContext(config);
+        report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);
         if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
         await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: context.migrations });
       } catch (error) {
@@ -299,14 +317,15 @@ export function registerApply(program: Command): void {
     .command('apply')
     .description('Apply pending migrations: pre-flight, lock, drift check, verified backup, one transaction per migration, validation counts.')
     .option('--dry-run', 'print the SQL each pending migration would run; change nothing at all', false)
-    .option('--no-backup', 'skip the pre-apply backup (said loudly; not recommended)');
-  for (const name of ['backupStrategy', 'migrationsDir', 'ignorePattern', 'migrationsSchema', 'migrationsTable', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) settingOption(command, name);
+    .option('--no-backup', 'skip the pre-apply backup (said loudly; not recommended)')
+    .option('--rehearse', 'first rehearse the pending migrations on a disposable copy (as dbkit rehearse); apply only if that passes --fail-on', false);
+  for (const name of ['backupStrategy', 'migrationsDir', 'ignorePattern', 'migrationsSchema', 'migrationsTable', 'backupDir', 'lockTimeout', 'lockWait', 'statementTimeout', 'rehearseFailOn'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document (shape in README) instead of progress lines')
-    .addHelpText('after', '\nExamples:\n  $ npx dbkit apply                      # embedded PostgreSQL, zero configuration\n  $ DATABASE_URL=postgres://... npx dbkit apply --dry-run\n  $ npx dbkit apply --db "$DATABASE_URL" --lock-timeout 3s --json')
-    .action(async (opts: { dryRun: boolean; backup: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  $ npx dbkit apply                      # embedded PostgreSQL, zero configuration\n  $ DATABASE_URL=postgres://... npx dbkit apply --dry-run\n  $ npx dbkit apply --db "$DATABASE_URL" --lock-timeout 3s --json\n  $ npx dbkit apply --rehearse --fail-on "blocking-writes>500ms"')
+    .action(async (opts: { dryRun: boolean; backup: boolean; rehearse: boolean }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
-      const report = await applyMigrations(runtime.config, { dryRun: opts.dryRun, backup: opts.backup }, runtime.reporter);
+      const report = await applyMigrations(runtime.config, { dryRun: opts.dryRun, backup: opts.backup, rehearse: opts.rehearse }, runtime.reporter);
       runtime.finish(report, (r) => renderApplySummary(r, runtime.reporter));
     });
 }

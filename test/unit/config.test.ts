@@ -104,6 +104,27 @@ const CASES: Record<SettingName, { field: keyof ResolvedConfig; raw: Record<Sour
     resolved: { flag: path.join(CWD, 't-flag'), env: path.join(CWD, 't-env'), dotenv: path.join(CWD, 't-dotenv'), file: '/abs/t-file' },
     fallback: path.join(CWD, 'tests-sql'),
   },
+  lint: { field: 'lint', raw: { flag: 'block', env: 'warn', dotenv: 'block', file: 'warn' }, resolved: { flag: 'block', env: 'warn', dotenv: 'block', file: 'warn' }, fallback: 'warn' },
+  lintExclude: {
+    field: 'lintExclude',
+    raw: { flag: 'prefer-identity', env: 'a-b, c', dotenv: 'x', file: 'prefer-robust-stmts,ban-drop-column' },
+    resolved: { flag: ['prefer-identity'], env: ['a-b', 'c'], dotenv: ['x'], file: ['prefer-robust-stmts', 'ban-drop-column'] },
+    fallback: [],
+  },
+  lintPgVersion: { field: 'lintPgVersion', raw: { flag: '15', env: '16.4', dotenv: '17', file: '15.2' }, resolved: { flag: '15', env: '16.4', dotenv: '17', file: '15.2' }, fallback: null },
+  lintTransaction: { field: 'lintTransaction', raw: { flag: 'yes', env: 'no', dotenv: 'auto', file: 'no' }, resolved: { flag: 'yes', env: 'no', dotenv: 'auto', file: 'no' }, fallback: 'auto' },
+  squawkBin: {
+    field: 'squawkBin',
+    raw: { flag: '/opt/squawk', env: '/usr/bin/squawk', dotenv: 'bin/squawk', file: '/x/squawk' },
+    resolved: { flag: '/opt/squawk', env: '/usr/bin/squawk', dotenv: path.join(CWD, 'bin/squawk'), file: '/x/squawk' },
+    fallback: null,
+  },
+  rehearseFailOn: {
+    field: 'rehearseFailOn',
+    raw: { flag: 'rewrite', env: 'blocking-writes>500ms', dotenv: 'scan, writer-stall>1s', file: 'none' },
+    resolved: { flag: [{ kind: 'rewrite' }], env: [{ kind: 'blocking-writes', overMs: 500 }], dotenv: [{ kind: 'scan' }, { kind: 'writer-stall', overMs: 1000 }], file: [] },
+    fallback: [],
+  },
 };
 
 function sourcesFor(name: SettingName, present: readonly Source[]): ConfigSources {
