@@ -122,9 +122,10 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       step = reporter.step('pre-flight');
       try {
         context = await loadMigrationContext(config);
-        report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);
         if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
         await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: context.migrations });
+        // After the privilege check: linting reads what is pending from dbkit's tracking.
+        report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);
       } catch (error) {
         step.fail();
         throw error;

@@ -14,7 +14,7 @@ import { withClient } from '../db/scoped.js';
 import { withDatabase } from '../db/connect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { onInterrupt } from '../core/interrupt.js';
-import { copyDatabase, maintenanceDatabase } from '../backup/template.js';
+import { copyDatabase, maintenanceDatabase, BUSY_SOURCE } from '../backup/template.js';
 import { cloneDatabase, restoreArchive } from '../backup/restore.js';
 import { listManifests, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool } from '../backup/pg-tools.js';
@@ -37,6 +37,8 @@ export interface CopyFacts {
    */
   rolesCreated: string[];
   rolesDropped: string[];
+  /** Roles that appeared on the server meanwhile without a rehearsed CREATE ROLE naming them (another session's, or made inside a DO block): left alone. */
+  rolesOther: string[];
 }
 
 export async function latestVerifiedBackup(config: ResolvedConfig, database: string): Promise<BackupManifest | null> {
@@ -45,7 +47,7 @@ export async function latestVerifiedBackup(config: ResolvedConfig, database: str
 
 async function makeFromTemplate(maintenance: pg.ClientBase, target: DatabaseTarget, name: string): Promise<CopyFacts> {
   await copyDatabase(maintenance, target.databaseName, name, `dbkit rehearsal copy of ${target.databaseName} (pid ${process.pid} on ${hostname()})`);
-  return { database: name, kind: 'template', backupId: null, detail: `template copy of ${target.databaseName}`, dropped: false, rolesCreated: [], rolesDropped: [] };
+  return { database: name, kind: 'template', backupId: null, detail: `template copy of ${target.databaseName}`, dropped: false, rolesCreated: [], rolesDropped: [], rolesOther: [] };
 }
 
 async function makeFromBackup(config: ResolvedConfig, maintenance: pg.ClientBase, target: DatabaseTarget, serverMajor: number, name: string): Promise<CopyFacts> {
@@ -64,17 +66,23 @@ async function makeFromBackup(config: ResolvedConfig, maintenance: pg.ClientBase
     await maintenance.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
     await restoreArchive(withDatabase(target.url, name), tool, path.join(config.backupDir, manifest.location.file), manifest, { wipe: false, lockTimeoutMs: config.lockTimeoutMs, connectTimeoutMs: target.connectTimeoutMs });
   }
-  return { database: name, kind: 'backup', backupId: manifest.id, detail, dropped: false, rolesCreated: [], rolesDropped: [] };
+  return { database: name, kind: 'backup', backupId: manifest.id, detail, dropped: false, rolesCreated: [], rolesDropped: [], rolesOther: [] };
 }
 
 async function roleNames(client: pg.ClientBase): Promise<Set<string>> {
   return new Set((await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).rows.map((r) => r.rolname));
 }
 
-/** Drops the roles that appeared during the rehearsal, each only if nothing on the server depends on it. */
-async function dropNewRoles(maintenanceUrl: string, before: ReadonlySet<string>, connectTimeoutMs: number): Promise<{ created: string[]; dropped: string[] }> {
+/**
+ * Roles are server-wide, so a role that appeared during the rehearsal may be another session's (an
+ * application creating roles meanwhile). Only a new role that a rehearsed statement created by name
+ * (`declared`: CREATE ROLE / CREATE USER seen by the parser) is dropped again, and only if nothing
+ * on the server depends on it; any other new role is reported, never touched.
+ */
+async function dropNewRoles(maintenanceUrl: string, before: ReadonlySet<string>, declared: ReadonlySet<string>, connectTimeoutMs: number): Promise<{ created: string[]; dropped: string[]; others: string[] }> {
   return withClient(maintenanceUrl, { connectTimeoutMs }, async (m) => {
-    const created = [...(await roleNames(m))].filter((r) => !before.has(r)).sort();
+    const appeared = [...(await roleNames(m))].filter((r) => !before.has(r)).sort();
+    const created = appeared.filter((r) => declared.has(r));
     const dropped: string[] = [];
     for (const role of created) {
       const { rows } = await m.query<{ used: boolean }>(
@@ -89,7 +97,7 @@ async function dropNewRoles(maintenanceUrl: string, before: ReadonlySet<string>,
         // still used in some database of the server: left, and reported
       }
     }
-    return { created, dropped };
+    return { created, dropped, others: appeared.filter((r) => !declared.has(r)) };
   });
 }
 
@@ -105,7 +113,15 @@ async function dropScratch(maintenanceUrl: string, name: string, connectTimeoutM
  * Makes the copy, runs `fn` on its URL, drops it. `auto` copies the target by template when
  * nobody else is connected to it, and otherwise restores the latest verified backup.
  */
-export async function withDisposableCopy<T>(config: ResolvedConfig, target: DatabaseTarget, serverMajor: number, from: CopySource, fn: (url: string, copy: CopyFacts) => Promise<T>): Promise<{ result: T; copy: CopyFacts }> {
+export async function withDisposableCopy<T>(
+  config: ResolvedConfig,
+  target: DatabaseTarget,
+  serverMajor: number,
+  from: CopySource,
+  fn: (url: string, copy: CopyFacts) => Promise<T>,
+  /** Roles the rehearsed statements created by name (read once `fn` is done): the only ones dropped again. */
+  declaredRoles: () => ReadonlySet<string> = () => new Set(),
+): Promise<{ result: T; copy: CopyFacts }> {
   const name = `${SCRATCH_PREFIX}${randomBytes(6).toString('hex')}`;
   const maintenanceUrl = withDatabase(target.url, maintenanceDatabase(target.databaseName));
   const drop = () => dropScratch(maintenanceUrl, name, target.connectTimeoutMs);
@@ -121,7 +137,7 @@ export async function withDisposableCopy<T>(config: ResolvedConfig, target: Data
         try {
           return await makeFromTemplate(maintenance, target, name);
         } catch (error) {
-          const busy = error instanceof DbkitError && /other sessions/.test(error.message);
+          const busy = error instanceof DbkitError && error.code === 'BACKUP_FAILED' && BUSY_SOURCE.test(error.message);
           if (from === 'auto' && busy && (await latestVerifiedBackup(config, target.databaseName))) return await makeFromBackup(config, maintenance, target, serverMajor, name);
           throw error;
         }
@@ -138,10 +154,11 @@ export async function withDisposableCopy<T>(config: ResolvedConfig, target: Data
     const dropped = await drop().catch(() => false);
     unregister();
     if (copy) copy.dropped = dropped;
-    const roles = dropped ? await dropNewRoles(maintenanceUrl, rolesBefore, target.connectTimeoutMs).catch(() => null) : null;
+    const roles = dropped ? await dropNewRoles(maintenanceUrl, rolesBefore, declaredRoles(), target.connectTimeoutMs).catch(() => null) : null;
     if (copy && roles) {
       copy.rolesCreated = roles.created;
       copy.rolesDropped = roles.dropped;
+      copy.rolesOther = roles.others;
     }
   }
 }

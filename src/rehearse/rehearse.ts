@@ -20,7 +20,7 @@ import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { lintOne, lintSettingsOf, shownPath } from '../lint/run.js';
 import { findSquawk, type SquawkBinary } from '../lint/squawk.js';
 import type { LintFinding } from '../lint/model.js';
-import type { MigrationSql } from '../migrations/statements.js';
+import { statementTree, type MigrationSql } from '../migrations/statements.js';
 import { withDisposableCopy, type CopyFacts, type CopySource } from './copy.js';
 import type { MigrationRehearsal } from './model.js';
 import { rehearseMigration, type RehearsalSource, type RehearseContext } from './run.js';
@@ -79,6 +79,17 @@ function linter(config: ResolvedConfig, versionNum: number, squawk: SquawkBinary
   if (!squawk) return async () => [];
   const settings = lintSettingsOf(config, versionNum);
   return async (sql) => (await lintOne(squawk, sql, settings, shownPath(config.cwd, sql.file))).findings;
+}
+
+/** Names of the roles the rehearsed statements created (CREATE ROLE / USER / GROUP, as parsed). */
+function rolesCreatedBy(migrations: readonly MigrationRehearsal[]): Set<string> {
+  const names = new Set<string>();
+  for (const statement of migrations.flatMap((m) => m.statements)) {
+    const tree = statementTree(statement.sql);
+    const create = tree?.CreateRoleStmt as { role?: unknown } | undefined;
+    if (typeof create?.role === 'string') names.add(create.role);
+  }
+  return names;
 }
 
 export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget, options: RehearseOptions, reporter: Reporter): Promise<RehearseReport> {
@@ -162,7 +173,7 @@ export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget,
         if (caughtUp.length > 0) reporter.info(`    the backup predates ${caughtUp.length} applied migration(s): they are rehearsed too (${caughtUp.join(', ')})`);
         report.migrations = await rehearseAll(context(client, watcher, url, true), names.map((n) => sourceOf(byName.get(n)!)), reporter);
       });
-    }).catch((error: unknown) => {
+    }, () => rolesCreatedBy(report.migrations)).catch((error: unknown) => {
       if (!copyStepDone) step.fail();
       throw error;
     });
@@ -171,6 +182,7 @@ export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget,
     const kept = copy.rolesCreated.filter((r) => !copy.rolesDropped.includes(r));
     if (copy.rolesDropped.length > 0) reporter.info(`    roles are server-wide: the rehearsal created ${copy.rolesDropped.join(', ')} and dropped ${copy.rolesDropped.length === 1 ? 'it' : 'them'} again`);
     if (kept.length > 0) reporter.warn(`roles are server-wide: the rehearsal created ${kept.join(', ')}, still used on the server, so not dropped`);
+    if (copy.rolesOther.length > 0) reporter.warn(`roles ${copy.rolesOther.join(', ')} appeared on the server during the rehearsal without a CREATE ROLE dbkit could see (another session's, or made inside a DO block): left alone`);
   }
 
   report.breaches = breaches(report.migrations, options.thresholds);

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
-import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, query, testServers, withAdmin, type TestDatabase } from '../helpers/db.ts';
 import { fixtureSubset, leftoverCopies } from '../helpers/rehearse.ts';
 import type { RehearseReport } from '../../src/rehearse/rehearse.ts';
 
@@ -15,6 +15,39 @@ describe.each(testServers())('rehearsal isolation on $name', (server) => {
   });
   afterEach(async () => {
     await db.drop();
+  });
+
+  it('drops only the roles its own statements created: a role another session creates meanwhile survives', async () => {
+    // Found while merging: the rehearsal dropped every role that appeared on the server while it
+    // ran (if nothing depended on it), including an application's own.
+    const own = `dbkit_rh_own_${db.name.slice(-8)}`;
+    const theirs = `dbkit_rh_theirs_${db.name.slice(-8)}`;
+    const set = fixtureSubset([], {
+      '001_slow.ts': "export const up = (pgm: any) => { pgm.sql('SELECT pg_sleep(4)'); };\nexport const down = () => {};\n",
+      '002_role.ts': `export const up = (pgm: any) => { pgm.sql('CREATE ROLE ${own} NOLOGIN'); };\nexport const down = (pgm: any) => { pgm.sql('DROP ROLE ${own}'); };\n`,
+    });
+    try {
+      const rehearsal = runCli(['rehearse', '--db', db.url, '--migrations-dir', set.dir, '--json'], { env: cleanEnv() });
+      // While the copy is being migrated (the first migration sleeps), another session creates a role.
+      let created = false;
+      for (let i = 0; i < 100 && !created; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const copies = await leftoverCopies(server.adminUrl, db.name);
+        if (copies.length > 0) {
+          await withAdmin(server.adminUrl, (c) => c.query(`CREATE ROLE ${theirs} NOLOGIN`));
+          created = true;
+        }
+      }
+      expect(created).toBe(true);
+      const result = await rehearsal;
+      expect(result.code, result.stderr).toBe(0);
+      const report = parseJson<RehearseReport>(result);
+      expect(report.ranOn).toMatchObject({ kind: 'copy', copy: { dropped: true, rolesCreated: [own], rolesDropped: [own], rolesOther: [theirs] } });
+      expect(await query(server.adminUrl, 'SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1', [[own, theirs]])).toEqual([{ rolname: theirs }]);
+    } finally {
+      set.cleanup();
+      await withAdmin(server.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${theirs}`));
+    }
   });
 
   it('does not run DROP DATABASE of the target from the copy (a noTransaction migration)', async () => {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
+import { MIGRATION_NAMES } from '../helpers/migrations.ts';
 import { createTestDatabase, testServers, type TestDatabase } from '../helpers/db.ts';
 import { appliedNames } from '../helpers/schema.ts';
 import { fixtureSubset, REHEARSE_FIXTURES } from '../helpers/rehearse.ts';
@@ -19,7 +20,7 @@ describe('dbkit lint', () => {
     expect(result.code, result.stderr).toBe(0);
     const report = parseJson<LintReport>(result);
     expect(report.findings).toEqual([]);
-    expect(report.summary.migrations).toBe(4);
+    expect(report.summary.migrations).toBe(MIGRATION_NAMES.length);
     expect(report.settings.exclude).toEqual(['prefer-identity', 'require-statement-timeout', 'require-lock-timeout']);
   });
 
