@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   PERMISSION_DENIED: { exit: 32, summary: 'The server refused an operation for lack of a privilege (SQLSTATE 42501) that pre-flight could not foresee; the message names the object, the hint the GRANT. The refused statement did not take effect.' },
   INIT_FAILED: { exit: 33, summary: 'dbkit init could not write a file (permissions, disk); the files it reports as written were written, nothing was overwritten.' },
   MIND_CONFLICT: { exit: 38, summary: 'dbkit minds add: the slug is taken by a different mind, or the user already has a mind. Nothing was changed.' },
+  RLS_AUDIT_REGRESSION: { exit: 60, summary: 'rls-audit --diff: isolation got worse since the snapshot (a matrix cell went from denied to allowed, a new leak or blocked case), or a new finding at or above --fail-on appeared.' },
+  RLS_SNAPSHOT_INVALID: { exit: 61, summary: 'rls-audit --diff: the snapshot file is missing, unreadable, not JSON, or not a dbkit rls-audit snapshot of a version this dbkit reads. Nothing was audited.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

@@ -59,7 +59,9 @@ export function actingAs(identity: Identity, tenancy: ResolvedTenancy, uids: Rec
 export function impersonationSql(acting: { role: string; claims: string }): string[] {
   return [
     `SET LOCAL ROLE ${quoteIdent(acting.role)};`,
-    `SELECT set_config('request.jwt.claims', ${quoteLiteral(acting.claims)}, true), set_config('request.jwt.claim.sub', '', true), set_config('request.jwt.claim.role', '', true);`,
+    `SET LOCAL request.jwt.claims = ${quoteLiteral(acting.claims)};`,
+    "SET LOCAL request.jwt.claim.sub = '';",
+    "SET LOCAL request.jwt.claim.role = '';",
   ];
 }
 
