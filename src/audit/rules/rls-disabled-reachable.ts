@@ -54,7 +54,8 @@ export const rlsDisabledReachable: AuditRule = {
         const routes = routesTo(table, catalog.reach.reads, settings);
         const named = routes.slice(0, NAMED).map((x) => `${x.reader} (${x.readerType})`);
         const more = routes.length > NAMED ? ` and ${routes.length - NAMED} more` : '';
-        const grants = roles.map((role) => `${role} ${privilegesOf(r, role).join('/')}`).join(', ');
+        const sets = roles.map((role) => privilegesOf(r, role).join('/'));
+        const grants = sets.every((x) => x === sets[0]) ? sets[0]! : roles.map((role, i) => `${role} ${sets[i]}`).join(', ');
         const viaPublic = catalog.reach.publicRelations.includes(table);
         const revokeFrom = viaPublic ? [...roles, 'public'] : roles;
         const schemaViaPublic = catalog.reach.publicSchemas.includes(r.schema);
