@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { DbkitError } from '../errors.js';
 import { printable } from '../output/text.js';
-import { writeFileAtomic } from '../persist/files.js';
+import { writeOutput } from './files.js';
 import { IDENTITIES, OPERATIONS, OUTCOMES, VERDICTS, type MatrixCell } from './matrix.js';
 import { LEVEL_RANK, LEVELS, OBJECT_TYPES, type FailOn, type Finding } from './model.js';
 
@@ -62,12 +62,8 @@ export function takeSnapshot(input: { dbkit: string; server: string; database: s
   return { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, dbkit: input.dbkit, server: input.server, database: input.database, matrixSource: input.matrixSource, matrixSkipped: input.matrixSkipped, cells, findings };
 }
 
-export async function writeSnapshot(file: string, snapshot: Snapshot): Promise<void> {
-  try {
-    await writeFileAtomic(file, `${JSON.stringify(snapshot, null, 2)}\n`);
-  } catch (error) {
-    throw new DbkitError('USAGE', `cannot write the snapshot to ${file}: ${(error as Error).message}`, { hint: 'check that the folder exists and is writable' });
-  }
+export function writeSnapshot(file: string, snapshot: Snapshot): Promise<void> {
+  return writeOutput(file, `${JSON.stringify(snapshot, null, 2)}\n`, 'the snapshot');
 }
 
 async function snapshotSchema() {

@@ -3,7 +3,6 @@
  * impersonation isolation matrix, in one report. Read-only except the matrix, which writes only
  * inside a transaction it rolls back (and proves it, with row counts before and after).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { ResolvedConfig } from '../config.js';
@@ -27,13 +26,13 @@ import { assertPrivileges } from '../db/privileges.js';
 import { runIsolationMatrix, type Residue } from '../audit/impersonate.js';
 import type { MatrixCell } from '../audit/matrix.js';
 import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn, type Finding } from '../audit/model.js';
-import { toSarif, type Locate } from '../audit/sarif.js';
+import { toSarif } from '../audit/sarif.js';
 import { renderAudit, summaryLine } from '../audit/render.js';
 import { renderDiff } from '../audit/render-diff.js';
 import { diffSnapshot, readSnapshot, takeSnapshot, writeSnapshot, type Snapshot, type SnapshotDiff } from '../audit/snapshot.js';
 import { pgtapSuite } from '../audit/pgtap-export.js';
 import type { MatrixProof } from '../audit/proof.js';
-import { writeFileAtomic } from '../persist/files.js';
+import { locator, writeOutput } from '../audit/files.js';
 
 export interface AuditOptions {
   matrix: boolean;
@@ -165,14 +164,14 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       };
       report.error = failure(report, options.failOn);
       report.ok = report.error === null;
-      if (options.sarif) writeSarif(options.sarif, report, config);
+      if (options.sarif) await writeSarif(options.sarif, report, config);
       if (options.snapshot) {
         await writeSnapshot(path.resolve(config.cwd, options.snapshot), takeSnapshot({ dbkit: dbkitVersion(), server: server.version, database: report.database.name, matrixSource: report.matrixSource, matrixSkipped, cells: matrix, findings: sorted }));
         report.written.snapshot = shown(options.snapshot);
       }
       if (options.exportPgtap) {
         if (!proof) throw new DbkitError('USAGE', `--export-pgtap: nothing to export, the isolation matrix did not run (${matrixSkipped ?? 'no cells'})`, { hint: 'export a tenancy map from the policies folder (see README "Tenancy map")' });
-        await writeExport(path.resolve(config.cwd, options.exportPgtap), pgtapSuite(proof, { dbkit: dbkitVersion() }));
+        await writeOutput(path.resolve(config.cwd, options.exportPgtap), pgtapSuite(proof, { dbkit: dbkitVersion() }), 'the pgTAP suite');
         report.written.pgtap = { file: shown(options.exportPgtap), tests: proof.probes.length };
       }
       report.summary.durationMs = Math.round(performance.now() - started);
@@ -181,14 +180,6 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       await client.end().catch(() => {});
     }
   });
-}
-
-async function writeExport(file: string, suite: string): Promise<void> {
-  try {
-    await writeFileAtomic(file, suite);
-  } catch (error) {
-    throw new DbkitError('USAGE', `cannot write the pgTAP suite to ${file}: ${(error as Error).message}`, { hint: 'check that the folder exists and is writable' });
-  }
 }
 
 /** With --diff, only what got worse since the snapshot fails (and a run that proved nothing). */
@@ -221,31 +212,9 @@ function failure(report: AuditReport, failOn: FailOn): ErrorDocument | null {
   return errorDocument(new DbkitError('RLS_AUDIT_FAILED', `rls-audit failed: ${problems.join(', ')}`, { hint: 'fix what is listed above; --fail-on sets the level that fails the audit' }));
 }
 
-function locator(config: ResolvedConfig): Locate {
-  const files: { uri: string; lines: string[] }[] = [];
-  for (const dir of [config.policiesDir, config.migrationsDir]) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((n) => /\.(ts|js|sql)$/.test(n)).sort()) {
-      files.push({ uri: path.relative(config.cwd, path.join(dir, f)).split(path.sep).join('/'), lines: readFileSync(path.join(dir, f), 'utf8').split('\n') });
-    }
-  }
-  return (object) => {
-    const name = object.replace(/\(.*\)$/, '').split('.').pop() ?? object;
-    for (const file of files) {
-      const index = file.lines.findIndex((l) => new RegExp(`\\b${name.replace(/[^A-Za-z0-9_]/g, '')}\\b`).test(l));
-      if (index >= 0) return { uri: file.uri, line: index + 1 };
-    }
-    return null;
-  };
-}
-
-function writeSarif(file: string, report: AuditReport, config: ResolvedConfig): void {
-  const sarif = toSarif({ version: dbkitVersion(), rules: [...RULES, ...DRIFT_RULES], findings: report.findings, leaks: report.matrix.filter((c) => c.verdict === 'leak'), locate: locator(config) });
-  try {
-    writeFileSync(path.resolve(config.cwd, file), `${JSON.stringify(sarif, null, 2)}\n`);
-  } catch (error) {
-    throw new DbkitError('USAGE', `cannot write SARIF to ${file}: ${(error as Error).message}`);
-  }
+async function writeSarif(file: string, report: AuditReport, config: ResolvedConfig): Promise<void> {
+  const sarif = toSarif({ version: dbkitVersion(), rules: [...RULES, ...DRIFT_RULES], findings: report.findings, leaks: report.matrix.filter((c) => c.verdict === 'leak'), locate: locator([config.policiesDir, config.migrationsDir], config.cwd) });
+  await writeOutput(path.resolve(config.cwd, file), `${JSON.stringify(sarif, null, 2)}\n`, 'SARIF');
 }
 
 export function registerRlsAudit(program: Command): void {
