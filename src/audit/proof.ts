@@ -21,6 +21,7 @@ export interface MatrixProof {
 export class ProofRecorder {
   readonly proof: MatrixProof;
   private readonly seedFor = new Map<string, string[]>();
+  private readonly byRow: Map<string, SeedRecord>;
 
   constructor(
     private readonly tenancy: ResolvedTenancy,
@@ -33,10 +34,11 @@ export class ProofRecorder {
   ) {
     const acting = Object.fromEntries(IDENTITIES.map((i) => [i, actingAs(i, tenancy, uids)])) as Record<Identity, { role: string; claims: string }>;
     this.proof = { source, seed, shapes, acting, probes: [] };
+    this.byRow = new Map(seed.map((r) => [`${r.table} ${r.ctid}`, r]));
   }
 
   private record(row: SeededRow): SeedRecord {
-    const found = this.proof.seed.find((r) => r.table === row.table && r.ctid === row.ctid);
+    const found = this.byRow.get(`${row.table} ${row.ctid}`);
     if (!found) throw new Error(`seeded row ${row.table} ${row.ctid} was not read back`);
     return found;
   }

@@ -48,11 +48,11 @@ export function renderAudit(report: AuditReport, reporter: Reporter, options: Re
   const c = reporter.color;
   const paint = { error: c.red, warn: c.yellow, info: c.cyan };
   reporter.info('');
+  let folded = false;
   for (const group of GROUPS) {
     const items = report.findings.filter((f) => f.level === group.level);
     if (items.length === 0) continue;
     reporter.info(paint[group.level].bold(`${group.title} (${items.length})`));
-    let folded = false;
     for (const line of foldFindings(items, options.verbose)) {
       // Object names, messages and fixes carry names from the catalog: printed through printable.
       const f = line.kind === 'single' ? line.finding : line.findings[0]!;
@@ -67,8 +67,8 @@ export function renderAudit(report: AuditReport, reporter: Reporter, options: Re
       reporter.info(`      ${printable(f.message)}`);
       reporter.info(`      ${c.dim('fix:')} ${printable(f.fix)}${splinter}`);
     }
-    if (folded) reporter.info(c.dim('  (×N: one rule on N objects; --verbose lists each with its message and fix, --json has every one)'));
   }
+  if (folded) reporter.info(c.dim('(×N: one rule on N objects; --verbose lists each with its message and fix, --json has every one)'));
   if (report.findings.length === 0) reporter.info(c.green(`No findings from ${report.summary.rules} rules.`));
   if (report.notice) reporter.warn(report.notice);
   const unverified = report.drift.unverified > 0 ? c.cyan(`; ${report.drift.unverified} cannot verify (permission denied), listed under Info`) : '';
