@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   REHEARSAL_FAILED: { exit: 51, summary: 'dbkit rehearse (or apply --rehearse): a migration failed on the copy, or a lock, stall, rewrite or scan crossed --fail-on. Nothing was applied to the target.' },
   REHEARSAL_COPY_FAILED: { exit: 52, summary: 'The disposable copy to rehearse on could not be made (sessions connected to the target, no verified backup, no CREATEDB). Nothing was changed.' },
   LINTER_UNAVAILABLE: { exit: 53, summary: 'No working squawk binary was found (install @squawk-cli/<os>-<arch> or set DBKIT_SQUAWK).' },
+  RLS_AUDIT_REGRESSION: { exit: 60, summary: 'rls-audit --diff: isolation got worse since the snapshot (a matrix cell went from denied to allowed, a new leak or blocked case), or a new finding at or above --fail-on appeared.' },
+  RLS_SNAPSHOT_INVALID: { exit: 61, summary: 'rls-audit --diff: the snapshot file is missing, unreadable, not JSON, or not a dbkit rls-audit snapshot of a version this dbkit reads. Nothing was audited.' },
   INTERRUPTED: { exit: 130, summary: 'Interrupted by SIGINT/SIGTERM; the database is left at a migration boundary.' },
 } as const;
 

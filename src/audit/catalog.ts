@@ -7,6 +7,8 @@ import type pg from 'pg';
 import { withReadOnly } from '../db/scoped.js';
 import { POLICY_COMMANDS, POLCMD, type PolicyCommand } from '../core/policy.js';
 import type { ApiRoles, AuditCatalog, CatalogFunction, CatalogRelation, CatalogRole } from './model.js';
+import { initParser } from './expr.js';
+import { readReach } from './reach.js';
 
 const CATALOG_SQL = `
 WITH api AS (
@@ -80,7 +82,10 @@ export async function readAuditCatalog(client: pg.ClientBase, roles: ApiRoles): 
     await ro.query("SELECT set_config('search_path', '', true)");
     const { rows } = await ro.query<{ catalog: RawCatalog }>(CATALOG_SQL, [[roles.anon, roles.authenticated, roles.service]]);
     const raw = rows[0]!.catalog;
+    await initParser();
+    const reach = await readReach(ro);
     return {
+      reach,
       apiRolesPresent: raw.apiRolesPresent,
       roles: raw.roles as CatalogRole[],
       functions: raw.functions as CatalogFunction[],

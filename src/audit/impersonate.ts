@@ -8,11 +8,16 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { crossReferences, planMatrix, rowsOutcome, summariseMatrix, verdictOf, type CrossReference, type Identity, type MatrixCell, type MatrixSummary, type Outcome, type PlannedCell } from './matrix.js';
+import { crossReferences, planMatrix, rowsOutcome, summariseMatrix, type CrossReference, type Identity, type MatrixCell, type MatrixSummary, type Outcome, type PlannedCell } from './matrix.js';
 import { probeReferences } from './probe-reference.js';
-import { quoteIdent, quoteQualified } from '../core/sql.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../core/sql.js';
 import { readColumns, Seeder, type SeededRow, type Tenant } from './seed.js';
 import { resolveTenancy, type ResolvedTenancy, type TenancyMap } from './tenancy.js';
+import { actingAs, inlineParams, MOVE_CURSOR, type ProbeStatement } from './evidence.js';
+import { ProofRecorder, type MatrixProof } from './proof.js';
+import { neededTables, readPolicyReads, readSeedRecords, readShapes } from './seed-sql.js';
+import { readReach } from './reach.js';
+import { initParser } from './expr.js';
 
 export interface Residue {
   /** Every touched table has the same row count after the run as before. */
@@ -28,6 +33,8 @@ export interface MatrixReport {
   cells: MatrixCell[];
   summary: MatrixSummary;
   residue: Residue;
+  /** The seeded rows and every probe as portable SQL (for --export-pgtap); not part of the JSON report. */
+  proof: MatrixProof;
 }
 
 const tenantOf = (i: Identity): Tenant | null => (i === 'tenant-a' ? 'a' : i === 'tenant-b' ? 'b' : null);
@@ -73,14 +80,22 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
   const references = crossReferences(tenancy, columns);
   const planned = planMatrix(tenancy, references);
   const cells: MatrixCell[] = [];
+  // What the reproductions need besides the rows: the tables' keys, and what policies and functions read.
+  await initParser();
+  const shapes = await readShapes(client, touched);
+  const policyReads = await readPolicyReads(client);
+  const reads = (await readReach(client)).reads;
+  let proof: MatrixProof | null = null;
   await client.query('BEGIN');
   try {
     const seeder = new Seeder(client, tenancy, columns, uids);
     let step = reporter.step('seed tenants A and B');
     await seeder.seed();
     step.done(`${seeder.rows.length} rows in ${touched.length} tables (inside a transaction that is rolled back)`);
+    const recorder = new ProofRecorder(tenancy, source, uids, await readSeedRecords(client, seeder.rows, shapes), shapes, (relation) => neededTables(relation, { tenancy, columns, policyReads, reads }));
+    proof = recorder.proof;
     step = reporter.step(`probe ${planned.length} cases as anon, A, B and service_role`);
-    for (const cell of planned) cells.push(await probe(client, cell, { tenancy, seeder, references }));
+    for (const cell of planned) cells.push(await probe(client, cell, { tenancy, seeder, references, recorder }));
     const summary = summariseMatrix(cells);
     step.done(summary.leaks + summary.blocked + summary.errors === 0 ? 'every result as expected' : `${summary.leaks} leak(s), ${summary.blocked} blocked, ${summary.errors} probe error(s)`);
   } finally {
@@ -90,6 +105,7 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
   const seqAfter = await sequences(client, touched);
   const tables = touched.map((table) => ({ table, before: before.get(table) ?? 0, after: after.get(table) ?? 0 }));
   return {
+    proof: proof!,
     source,
     tenants: uids,
     cells,
@@ -103,11 +119,9 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
 }
 
 async function impersonate(client: pg.ClientBase, identity: Identity, tenancy: ResolvedTenancy, uids: Record<Tenant, string>): Promise<void> {
-  const tenant = tenantOf(identity);
-  const role = tenant ? tenancy.roles.authenticated : identity === 'anon' ? tenancy.roles.anon : tenancy.roles.service;
-  const claims = tenant ? { [tenancy.userClaim]: uids[tenant], role, aud: 'authenticated' } : { role };
+  const { role, claims } = actingAs(identity, tenancy, uids);
   await client.query(`SET LOCAL ROLE ${quoteIdent(role)}`);
-  await client.query("SELECT set_config('request.jwt.claims', $1, true), set_config('request.jwt.claim.sub', '', true), set_config('request.jwt.claim.role', '', true)", [JSON.stringify(claims)]);
+  await client.query("SELECT set_config('request.jwt.claims', $1, true), set_config('request.jwt.claim.sub', '', true), set_config('request.jwt.claim.role', '', true)", [claims]);
 }
 
 /** The seeded rows an operation aims at, for this identity. */
@@ -132,10 +146,13 @@ interface ProbeContext {
   tenancy: ResolvedTenancy;
   seeder: Seeder;
   references: readonly CrossReference[];
+  recorder: ProofRecorder;
 }
 
-async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder, references }: ProbeContext): Promise<MatrixCell> {
-  const done = (actual: Outcome, detail: string): MatrixCell => ({ ...cell, actual, detail, verdict: verdictOf(cell.expected, actual) });
+async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder, references, recorder }: ProbeContext): Promise<MatrixCell> {
+  // The probe as portable SQL (keys, literals), set before it runs: the reproduction and the pgTAP export.
+  let statement: ProbeStatement = { kind: 'rows', sql: '-- (the probe did not get as far as a statement)', targeted: 0 };
+  const done = (actual: Outcome, detail: string): MatrixCell => recorder.complete(cell, actual, detail, statement);
   await client.query('SAVEPOINT dbkit_probe');
   try {
     await impersonate(client, cell.identity, tenancy, seeder.uids);
@@ -158,6 +175,7 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
         const sql = view
           ? `SELECT count(*)::int AS n FROM ${rel} WHERE ${quoteIdent(view.key)}::text = ANY($1::text[])`
           : `SELECT count(*)::int AS n FROM ${rel} WHERE ctid = ANY($1::tid[])`;
+        statement = recorder.count(cell.relation, aimed, view ? { key: view.key, tableKey: view.tableKey } : null);
         const keys = aimed.map((r) => (view ? String(r.data[view.tableKey]) : r.ctid));
         const { rows: result } = await client.query<{ n: number }>(sql, [keys]);
         const n = result[0]?.n ?? 0;
@@ -168,6 +186,7 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
         const tenant: Tenant = cell.operation === 'insert-own' ? tenantOf(cell.identity)! : otherOf(cell.identity);
         const parent = seeder.parentFor(table, tenant);
         const insert = seeder.insertSql(table, tenant, { [parent.column]: parent.value });
+        statement = { kind: 'rows', sql: inlineParams(insert.sql, insert.params), targeted: 1 };
         await client.query(insert.sql, insert.params);
         return done('allow', `row inserted into tenant ${tenant.toUpperCase()}`);
       }
@@ -177,6 +196,8 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
         const sql = cell.operation === 'update-other'
           ? `UPDATE ${rel} SET ${quoteIdent(via)} = ${quoteIdent(via)} WHERE ctid = ANY($1::tid[])`
           : `DELETE FROM ${rel} WHERE ctid = ANY($1::tid[])`;
+        const where = recorder.match(table, aimed);
+        statement = { kind: 'rows', sql: cell.operation === 'update-other' ? `UPDATE ${rel} SET ${quoteIdent(via)} = ${quoteIdent(via)} WHERE ${where}` : `DELETE FROM ${rel} WHERE ${where}`, targeted: aimed.length };
         const result = await client.query(sql, [aimed.map((r) => r.ctid)]);
         return done(rowsOutcome(result.rowCount ?? 0, aimed.length), `${result.rowCount ?? 0}/${aimed.length} rows ${cell.operation === 'update-other' ? 'updated' : 'deleted'}`);
       }
@@ -188,6 +209,12 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
         // Through a cursor, so that the UPDATE itself reads no column: only the UPDATE policies'
         // WITH CHECK applies then; RETURNING adds the SELECT policies' USING on the new row.
         if (!/^\(\d+,\d+\)$/.test(row.ctid)) throw new Error(`unexpected ctid ${row.ctid}`);
+        const returning = cell.operation === 'move-own-returning' ? ' RETURNING *' : '';
+        statement = {
+          kind: 'move',
+          cursor: `SELECT 1 FROM ${rel} WHERE ${recorder.match(table, [row])} FOR UPDATE`,
+          sql: `UPDATE ${rel} SET ${quoteIdent(target.column)} = ${quoteLiteral(String(target.value))}::${target.type} WHERE CURRENT OF ${MOVE_CURSOR}${returning}`,
+        };
         await client.query(`DECLARE dbkit_move CURSOR FOR SELECT 1 FROM ${rel} WHERE ctid = '${row.ctid}'::tid FOR UPDATE`);
         await client.query('FETCH dbkit_move');
         const sql = `UPDATE ${rel} SET ${quoteIdent(target.column)} = $1::${target.type} WHERE CURRENT OF dbkit_move${cell.operation === 'move-own-returning' ? ' RETURNING *' : ''}`;
@@ -196,6 +223,7 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
       }
       case 'reference-other': {
         const result = await probeReferences(client, cell, tenantOf(cell.identity)!, otherOf(cell.identity), seeder, references);
+        statement = { kind: 'references', attempts: result.attempts };
         return done(result.actual, result.detail);
       }
     }

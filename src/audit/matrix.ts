@@ -2,6 +2,7 @@
  * The isolation matrix, as data: which identity tries which operation on which relation, what it
  * should get, and the verdict once the probe has run. Pure; impersonate.ts runs the probes.
  */
+import type { ProbeEvidence } from './model.js';
 import type { ResolvedTenancy } from './tenancy.js';
 
 export const IDENTITIES = ['anon', 'tenant-a', 'tenant-b', 'service_role'] as const;
@@ -26,7 +27,9 @@ export interface PlannedCell {
   expected: 'allow' | 'deny';
 }
 
-export interface MatrixCell extends PlannedCell {
+/** A probed cell, with its evidence (identities, table, reproduction, fix: see evidence.ts). */
+export interface MatrixCell extends PlannedCell, ProbeEvidence {
+  operation: Operation;
   actual: Outcome;
   /** e.g. "2/2 rows", "new row violates row-level security policy", "permission denied". */
   detail: string;

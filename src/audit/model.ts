@@ -133,12 +133,57 @@ export interface CatalogRole {
   canLogin: boolean;
 }
 
+/**
+ * An object that reads a relation or calls a function: a view or materialized view (pg_depend,
+ * through its rewrite rule) or a function (a SQL body parsed by libpg_query, or the dependencies
+ * PostgreSQL records for a BEGIN ATOMIC body).
+ */
+export interface CatalogRead {
+  /** "schema.view" or "schema.fn(args)". */
+  reader: string;
+  readerType: 'view' | 'materialized view' | 'function';
+  /** Where the reader lives (its schema). */
+  readerSchema: string;
+  /** What it reads: "schema.relation", or "schema.fn" for a function it calls (any overload). */
+  reads: string;
+}
+
+/** How relations can be reached besides their own grants (src/audit/reach.ts reads it). */
+export interface CatalogReach {
+  reads: CatalogRead[];
+  /** Relations on which PUBLIC holds a privilege ("schema.name"). */
+  publicRelations: string[];
+  /** Schemas on which PUBLIC holds USAGE. */
+  publicSchemas: string[];
+}
+
 export interface AuditCatalog {
   relations: CatalogRelation[];
   functions: CatalogFunction[];
   roles: CatalogRole[];
   /** The API roles that exist on this server. */
   apiRolesPresent: string[];
+  reach: CatalogReach;
+}
+
+/**
+ * What every isolation probe result carries (the matrix cells and the attack probes): who acted
+ * and whose rows it aimed at, what it tried on which relation, the SQL that reproduces it in psql,
+ * and what to change.
+ */
+export interface ProbeEvidence {
+  /** The acting identity first, then the identities whose rows the operation aimed at. */
+  identities: string[];
+  operation: string;
+  /** The relation probed, "schema.name". */
+  table: string;
+  /**
+   * Runnable in psql as is: BEGIN; the seeded rows it needs (as the connecting role); SET LOCAL
+   * ROLE and request.jwt.claims; the probe; ROLLBACK.
+   */
+  reproduction: string;
+  /** One line: what to change. Empty when the result is as expected. */
+  fix: string;
 }
 
 export const qualifiedName = (r: { schema: string; name: string }) => `${r.schema}.${r.name}`;

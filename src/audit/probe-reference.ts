@@ -15,6 +15,7 @@ import type pg from 'pg';
 import { pgErrorInfo, errorMessage } from '../errors.js';
 import type { CrossReference, Outcome, PlannedCell } from './matrix.js';
 import type { Seeder, Tenant } from './seed.js';
+import { inlineParams } from './evidence.js';
 
 /** A refusal: the RLS check (42501) or the foreign key (23503) stopped the insert. */
 const REFUSALS = ['42501', '23503'] as const;
@@ -45,6 +46,8 @@ function unknownValue(type: string, category: string): string | null {
 export interface ReferenceResult {
   actual: Outcome;
   detail: string;
+  /** Each INSERT tried, as portable SQL: pointing at the other tenant's row, and at an unknown id. */
+  attempts: { column: string; theirs: string; unknown: string | null }[];
 }
 
 export async function probeReferences(client: pg.ClientBase, cell: PlannedCell, own: Tenant, other: Tenant, seeder: Seeder, references: readonly CrossReference[]): Promise<ReferenceResult> {
@@ -53,6 +56,7 @@ export async function probeReferences(client: pg.ClientBase, cell: PlannedCell, 
   const oracles: string[] = [];
   const errors: string[] = [];
   const refused: string[] = [];
+  const attempts: ReferenceResult['attempts'] = [];
   for (const ref of references.filter((r) => r.table === cell.relation)) {
     const rows = seeder.rowsOf(ref.target.table, other);
     const target = rows.find((r) => !r.published) ?? rows[0];
@@ -62,6 +66,10 @@ export async function probeReferences(client: pg.ClientBase, cell: PlannedCell, 
     }
     const insertWith = (value: unknown) => seeder.insertSql(cell.relation, own, { [parent.column]: parent.value, [ref.column]: value });
     const theirs = insertWith(target.data[ref.target.column]);
+    const column = seeder.column(cell.relation, ref.column);
+    const unknown = unknownValue(column.type, column.category);
+    const missing = unknown === null ? null : insertWith(unknown);
+    attempts.push({ column: ref.column, theirs: inlineParams(theirs.sql, theirs.params), unknown: missing ? inlineParams(missing.sql, missing.params) : null });
     const result = await attempt(client, theirs.sql, theirs.params);
     const what = `${ref.column} -> tenant ${other.toUpperCase()}'s ${ref.target.table} row`;
     if (result.ok) {
@@ -72,10 +80,7 @@ export async function probeReferences(client: pg.ClientBase, cell: PlannedCell, 
       errors.push(`${what}: ${result.code} ${result.message}`);
       continue;
     }
-    const column = seeder.column(cell.relation, ref.column);
-    const unknown = unknownValue(column.type, column.category);
-    if (unknown !== null) {
-      const missing = insertWith(unknown);
+    if (missing !== null) {
       const control = await attempt(client, missing.sql, missing.params);
       const same = !control.ok && control.code === result.code && control.constraint === result.constraint;
       if (!same) {
@@ -85,8 +90,8 @@ export async function probeReferences(client: pg.ClientBase, cell: PlannedCell, 
     }
     refused.push(`${ref.column} refused (${result.code})`);
   }
-  if (accepted.length > 0) return { actual: 'allow', detail: [...accepted, ...oracles].join('; ') };
-  if (oracles.length > 0) return { actual: 'partial', detail: oracles.join('; ') };
-  if (errors.length > 0) return { actual: 'error', detail: errors.join('; ') };
-  return { actual: 'deny', detail: refused.join('; ') };
+  if (accepted.length > 0) return { actual: 'allow', detail: [...accepted, ...oracles].join('; '), attempts };
+  if (oracles.length > 0) return { actual: 'partial', detail: oracles.join('; '), attempts };
+  if (errors.length > 0) return { actual: 'error', detail: errors.join('; '), attempts };
+  return { actual: 'deny', detail: refused.join('; '), attempts };
 }

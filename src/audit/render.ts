@@ -1,9 +1,36 @@
-/** Human output of rls-audit: findings grouped by level, the matrix as a table, one summary line. */
+/**
+ * Human output of rls-audit: findings by level, the repeats of a rule folded into one line (all of
+ * them with --verbose; the JSON always has every one), the matrix as a table with every leak's
+ * identities, fix and reproduction, one summary line.
+ */
 import type { Reporter } from '../output/terminal.js';
 import { plural, printable } from '../output/text.js';
 import type { AuditReport } from '../commands/rls-audit.js';
 import { IDENTITIES, OPERATIONS, type MatrixCell } from './matrix.js';
-import type { Level } from './model.js';
+import type { Finding, Level } from './model.js';
+
+/** How many objects a folded line names. */
+export const FOLDED_OBJECTS = 3;
+
+export type FindingLine = { kind: 'single'; finding: Finding } | { kind: 'folded'; rule: string; findings: Finding[] };
+
+/** The findings of one level as printed: a rule with more than one finding folds into one line, unless verbose. Pure. */
+export function foldFindings(findings: readonly Finding[], verbose: boolean): FindingLine[] {
+  if (verbose) return findings.map((finding) => ({ kind: 'single', finding }));
+  const byRule = new Map<string, Finding[]>();
+  for (const f of findings) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), f]);
+  return [...byRule.entries()].map(([rule, list]) => (list.length === 1 ? { kind: 'single', finding: list[0]! } : { kind: 'folded', rule, findings: list }));
+}
+
+/** "a, b, c and 74 more" */
+export function firstObjects(findings: readonly Finding[], n = FOLDED_OBJECTS): string {
+  const shown = findings.slice(0, n).map((f) => f.object).join(', ');
+  return findings.length > n ? `${shown} and ${findings.length - n} more` : shown;
+}
+
+export interface RenderOptions {
+  verbose: boolean;
+}
 
 const GROUPS: { level: Level; title: string; mark: string }[] = [
   { level: 'error', title: 'Errors', mark: '✗' },
@@ -17,30 +44,40 @@ const SHORT: Record<(typeof OPERATIONS)[number], string> = {
 };
 
 
-export function renderAudit(report: AuditReport, reporter: Reporter): void {
+export function renderAudit(report: AuditReport, reporter: Reporter, options: RenderOptions = { verbose: false }): void {
   const c = reporter.color;
   const paint = { error: c.red, warn: c.yellow, info: c.cyan };
   reporter.info('');
+  let folded = false;
   for (const group of GROUPS) {
     const items = report.findings.filter((f) => f.level === group.level);
     if (items.length === 0) continue;
     reporter.info(paint[group.level].bold(`${group.title} (${items.length})`));
-    for (const f of items) {
+    for (const line of foldFindings(items, options.verbose)) {
       // Object names, messages and fixes carry names from the catalog: printed through printable.
+      const f = line.kind === 'single' ? line.finding : line.findings[0]!;
+      const splinter = f.splinter ? c.dim(`  [splinter: ${f.splinter}]`) : '';
+      if (line.kind === 'folded') {
+        folded = true;
+        reporter.info(`  ${paint[group.level](group.mark)} ${c.bold(line.rule)} ${c.bold(`×${line.findings.length}`)}  ${printable(firstObjects(line.findings))}`);
+        reporter.info(`      ${c.dim(`fix (${printable(f.object)}):`)} ${printable(f.fix)}${splinter}`);
+        continue;
+      }
       reporter.info(`  ${paint[group.level](group.mark)} ${c.bold(f.rule)}  ${printable(f.object)}`);
       reporter.info(`      ${printable(f.message)}`);
-      reporter.info(`      ${c.dim('fix:')} ${printable(f.fix)}${f.splinter ? c.dim(`  [splinter: ${f.splinter}]`) : ''}`);
+      reporter.info(`      ${c.dim('fix:')} ${printable(f.fix)}${splinter}`);
     }
   }
+  if (folded) reporter.info(c.dim('(×N: one rule on N objects; --verbose lists each with its message and fix, --json has every one)'));
   if (report.findings.length === 0) reporter.info(c.green(`No findings from ${report.summary.rules} rules.`));
   if (report.notice) reporter.warn(report.notice);
   const unverified = report.drift.unverified > 0 ? c.cyan(`; ${report.drift.unverified} cannot verify (permission denied), listed under Info`) : '';
   reporter.info(report.drift.source ? `${c.bold('Drift')}  ${report.drift.compared} declared policies (${report.drift.source}) compared as the server normalises them: ${report.summary.drift === 0 ? c.green('no drift') : c.red(`${report.summary.drift} difference(s), listed above`)}${unverified}` : `${c.bold('Drift')}  ${c.dim(report.drift.skipped ?? 'skipped')}`);
-  if (report.matrix.length > 0) renderMatrix(report, reporter);
+  if (report.matrix.length > 0) renderMatrix(report, reporter, options);
   else reporter.info(`${c.bold('Isolation matrix')}  ${c.dim(report.matrixSkipped ?? 'skipped')}`);
 }
 
-function renderMatrix(report: AuditReport, reporter: Reporter): void {
+function renderMatrix(report: AuditReport, reporter: Reporter, options: RenderOptions): void {
   const c = reporter.color;
   const cells = report.matrix;
   const relations = [...new Set(cells.map((x) => printable(x.relation)))];
@@ -60,7 +97,14 @@ function renderMatrix(report: AuditReport, reporter: Reporter): void {
   }
   for (const x of cells.filter((y) => y.verdict !== 'ok')) {
     const paint = x.verdict === 'blocked' ? c.yellow : c.red;
-    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${printable(x.relation)}: expected ${x.expected}, got ${x.actual} (${printable(x.detail)})`);
+    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${printable(x.table)}: expected ${x.expected}, got ${x.actual} (${printable(x.detail)})`);
+    reporter.info(`      ${c.dim('identities:')} ${x.identities.map(printable).join(' → ')}`);
+    reporter.info(`      ${c.dim('fix:')} ${printable(x.fix)}`);
+    // Every leak with the SQL that reproduces it; a blocked case or a probe error with --verbose.
+    if (x.verdict === 'leak' || options.verbose) {
+      reporter.info(`      ${c.dim('reproduce (psql, rolled back):')}`);
+      for (const line of x.reproduction.split('\n')) reporter.info(`        ${printable(line)}`);
+    }
   }
   const r = report.residue;
   if (r) {

@@ -1,4 +1,8 @@
-/** SARIF 2.1.0 for code-scanning upload: one result per finding and per matrix leak. Pure. */
+/**
+ * SARIF 2.1.0 for code-scanning upload: one result per finding and per matrix leak. A leak's result
+ * carries its evidence: the identities, operation, table and fix in its message, and the SQL that
+ * reproduces it in the message's markdown and in its property bag. Pure.
+ */
 import type { Finding, Level } from './model.js';
 import type { MatrixCell } from './matrix.js';
 
@@ -24,19 +28,20 @@ export const LEAK_RULE: SarifRule = {
 export type Locate = (object: string) => { uri: string; line: number } | null;
 
 export function toSarif(input: { version: string; rules: readonly SarifRule[]; findings: readonly Finding[]; leaks: readonly MatrixCell[]; locate: Locate }): object {
-  const result = (ruleId: string, level: Level, text: string, object: string, kind: string) => {
+  const result = (ruleId: string, level: Level, text: string, object: string, kind: string, extra: { markdown?: string; properties?: object; fingerprint?: string } = {}) => {
     const where = input.locate(object);
     return {
       ruleId,
       level: SARIF_LEVEL[level],
-      message: { text },
+      message: { text, ...(extra.markdown ? { markdown: extra.markdown } : {}) },
       locations: [
         {
           ...(where ? { physicalLocation: { artifactLocation: { uri: where.uri }, region: { startLine: where.line } } } : {}),
           logicalLocations: [{ fullyQualifiedName: object, kind }],
         },
       ],
-      partialFingerprints: { dbkitObject: `${ruleId}:${object}` },
+      partialFingerprints: { dbkitObject: extra.fingerprint ?? `${ruleId}:${object}` },
+      ...(extra.properties ? { properties: extra.properties } : {}),
     };
   };
   return {
@@ -60,7 +65,16 @@ export function toSarif(input: { version: string; rules: readonly SarifRule[]; f
         },
         results: [
           ...input.findings.map((f) => result(f.rule, f.level, `${f.message}. Fix: ${f.fix}${f.splinter ? ` (splinter: ${f.splinter})` : ''}`, f.object, f.objectType)),
-          ...input.leaks.map((c) => result(LEAK_RULE.id, 'error', `${c.identity} ${c.operation} on ${c.relation}: expected ${c.expected}, got ${c.actual} (${c.detail})`, c.relation, 'table')),
+          ...input.leaks.map((c) => {
+            const text = `${c.identities.join(' -> ')}: ${c.operation} on ${c.table}: expected ${c.expected}, got ${c.actual} (${c.detail}). Fix: ${c.fix}`;
+            // A fence longer than any backtick run in the SQL, so that names cannot close it.
+            const fence = '`'.repeat(Math.max(3, ...[...c.reproduction.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+            return result(LEAK_RULE.id, 'error', text, c.table, 'table', {
+              fingerprint: `${LEAK_RULE.id}:${c.table}:${c.identity}:${c.operation}`,
+              markdown: `${text.replace(/[\\`*_{}\[\]<>()#+\-.!|]/g, '\\$&')}\n\nReproduce (psql, rolled back):\n\n${fence}sql\n${c.reproduction}\n${fence}`,
+              properties: { identities: c.identities, operation: c.operation, table: c.table, expected: c.expected, actual: c.actual, reproduction: c.reproduction, fix: c.fix },
+            });
+          }),
         ],
       },
     ],

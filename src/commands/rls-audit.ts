@@ -3,7 +3,6 @@
  * impersonation isolation matrix, in one report. Read-only except the matrix, which writes only
  * inside a transaction it rolls back (and proves it, with row counts before and after).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { ResolvedConfig } from '../config.js';
@@ -27,14 +26,25 @@ import { assertPrivileges } from '../db/privileges.js';
 import { runIsolationMatrix, type Residue } from '../audit/impersonate.js';
 import type { MatrixCell } from '../audit/matrix.js';
 import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn, type Finding } from '../audit/model.js';
-import { toSarif, type Locate } from '../audit/sarif.js';
+import { toSarif } from '../audit/sarif.js';
 import { renderAudit, summaryLine } from '../audit/render.js';
+import { renderDiff } from '../audit/render-diff.js';
+import { diffSnapshot, readSnapshot, takeSnapshot, writeSnapshot, type Snapshot, type SnapshotDiff } from '../audit/snapshot.js';
+import { pgtapSuite } from '../audit/pgtap-export.js';
+import type { MatrixProof } from '../audit/proof.js';
+import { locator, writeOutput } from '../audit/files.js';
 
 export interface AuditOptions {
   matrix: boolean;
   drift: boolean;
   failOn: FailOn;
   sarif: string | null;
+  /** Save the matrix and findings to this file. */
+  snapshot: string | null;
+  /** Compare with this snapshot: only what got worse fails. */
+  diff: string | null;
+  /** Write the matrix as a pgTAP suite to this file. */
+  exportPgtap: string | null;
 }
 
 export interface AuditReport {
@@ -53,6 +63,10 @@ export interface AuditReport {
   notice: string | null;
   /** The tables and API roles the policies folder names that the database does not have. */
   absent: Absent;
+  /** What changed since the --diff snapshot (null without --diff). */
+  diff: (SnapshotDiff & { file: string }) | null;
+  /** Files written: --snapshot, --export-pgtap (with its number of tests). */
+  written: { snapshot: string | null; pgtap: { file: string; tests: number } | null };
   summary: {
     errors: number; warnings: number; info: number; drift: number; rules: number; tables: number; policies: number;
     matrixCells: number; leaks: number; blocked: number; probeErrors: number; failOn: FailOn; durationMs: number;
@@ -62,6 +76,13 @@ export interface AuditReport {
 
 export async function auditRls(config: ResolvedConfig, options: AuditOptions, reporter: Reporter): Promise<AuditReport> {
   const started = performance.now();
+  const shown = (file: string) => {
+    const relative = path.relative(config.cwd, path.resolve(config.cwd, file));
+    return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : path.resolve(config.cwd, file);
+  };
+  if (options.exportPgtap && !options.matrix) throw new DbkitError('USAGE', '--export-pgtap writes the isolation matrix, which --no-matrix skips', { hint: 'drop --no-matrix' });
+  // The snapshot is untrusted input: checked before anything is read from the database.
+  const baseline: Snapshot | null = options.diff ? await readSnapshot(path.resolve(config.cwd, options.diff), shown(options.diff)) : null;
   const project = await loadPolicyProject(config.policiesDir, config.cwd);
   const roles = { ...DEFAULT_API_ROLES, ...(project.tenancy?.map.roles ?? {}) };
   const settings: AuditSettings = { exposedSchemas: config.exposedSchemas, managedSchemas: MANAGED_SCHEMAS, sensitive: config.sensitive, privilegedRoles: config.privilegedRoles, roles };
@@ -103,6 +124,7 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       }
 
       let matrix: MatrixCell[] = [];
+      let proof: MatrixProof | null = null;
       let residue: Residue | null = null;
       let matrixSkipped: string | null = null;
       if (!options.matrix) matrixSkipped = 'skipped (--no-matrix)';
@@ -111,6 +133,7 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       else {
         const result = await runIsolationMatrix(client, project.tenancy.map, project.tenancy.file, reporter);
         matrix = result.cells;
+        proof = result.proof;
         residue = result.residue;
       }
 
@@ -129,6 +152,8 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
         residue,
         notice,
         absent,
+        diff: baseline && options.diff ? { file: shown(options.diff), ...diffSnapshot(baseline, matrix, sorted, options.failOn) } : null,
+        written: { snapshot: null, pgtap: null },
         summary: {
           errors: count('error'), warnings: count('warn'), info: count('info'), drift: driftCount, rules: RULES.length + (drift.source ? DRIFT_RULES.length : 0),
           tables: tables.length, policies: tables.reduce((n, r) => n + r.policies.length, 0),
@@ -139,7 +164,16 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       };
       report.error = failure(report, options.failOn);
       report.ok = report.error === null;
-      if (options.sarif) writeSarif(options.sarif, report, config);
+      if (options.sarif) await writeSarif(options.sarif, report, config);
+      if (options.snapshot) {
+        await writeSnapshot(path.resolve(config.cwd, options.snapshot), takeSnapshot({ dbkit: dbkitVersion(), server: server.version, database: report.database.name, matrixSource: report.matrixSource, matrixSkipped, cells: matrix, findings: sorted }));
+        report.written.snapshot = shown(options.snapshot);
+      }
+      if (options.exportPgtap) {
+        if (!proof) throw new DbkitError('USAGE', `--export-pgtap: nothing to export, the isolation matrix did not run (${matrixSkipped ?? 'no cells'})`, { hint: 'export a tenancy map from the policies folder (see README "Tenancy map")' });
+        await writeOutput(path.resolve(config.cwd, options.exportPgtap), pgtapSuite(proof, { dbkit: dbkitVersion() }), 'the pgTAP suite');
+        report.written.pgtap = { file: shown(options.exportPgtap), tests: proof.probes.length };
+      }
       report.summary.durationMs = Math.round(performance.now() - started);
       return report;
     } finally {
@@ -148,7 +182,22 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
   });
 }
 
+/** With --diff, only what got worse since the snapshot fails (and a run that proved nothing). */
+function diffFailure(report: AuditReport, diff: SnapshotDiff & { file: string }): ErrorDocument | null {
+  const worse: string[] = [];
+  if (diff.regressions.length > 0) worse.push(`${diff.regressions.length} matrix cell(s) went from denied to allowed (or are new leaks)`);
+  if (diff.newlyBlocked.length > 0) worse.push(`${diff.newlyBlocked.length} expected access(es) newly blocked`);
+  if (diff.newFindings.length > 0) worse.push(`${diff.newFindings.length} new finding(s) at or above ${report.summary.failOn}`);
+  if (worse.length > 0) return errorDocument(new DbkitError('RLS_AUDIT_REGRESSION', `rls-audit: worse than ${diff.file}: ${worse.join(', ')}`, { hint: 'fix what is listed above; once a change is intended, take a new snapshot with --snapshot' }));
+  const invalid: string[] = [];
+  if (report.summary.probeErrors > 0) invalid.push(`${report.summary.probeErrors} probe(s) failed to run`);
+  if (report.residue && !report.residue.clean) invalid.push('rows were left behind');
+  if (invalid.length === 0) return null;
+  return errorDocument(new DbkitError('RLS_AUDIT_FAILED', `rls-audit failed: ${invalid.join(', ')}`, { hint: 'fix what is listed above' }));
+}
+
 function failure(report: AuditReport, failOn: FailOn): ErrorDocument | null {
+  if (report.diff) return diffFailure(report, report.diff);
   const s = report.summary;
   const problems: string[] = [];
   if (failOn !== 'never') {
@@ -163,31 +212,9 @@ function failure(report: AuditReport, failOn: FailOn): ErrorDocument | null {
   return errorDocument(new DbkitError('RLS_AUDIT_FAILED', `rls-audit failed: ${problems.join(', ')}`, { hint: 'fix what is listed above; --fail-on sets the level that fails the audit' }));
 }
 
-function locator(config: ResolvedConfig): Locate {
-  const files: { uri: string; lines: string[] }[] = [];
-  for (const dir of [config.policiesDir, config.migrationsDir]) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((n) => /\.(ts|js|sql)$/.test(n)).sort()) {
-      files.push({ uri: path.relative(config.cwd, path.join(dir, f)).split(path.sep).join('/'), lines: readFileSync(path.join(dir, f), 'utf8').split('\n') });
-    }
-  }
-  return (object) => {
-    const name = object.replace(/\(.*\)$/, '').split('.').pop() ?? object;
-    for (const file of files) {
-      const index = file.lines.findIndex((l) => new RegExp(`\\b${name.replace(/[^A-Za-z0-9_]/g, '')}\\b`).test(l));
-      if (index >= 0) return { uri: file.uri, line: index + 1 };
-    }
-    return null;
-  };
-}
-
-function writeSarif(file: string, report: AuditReport, config: ResolvedConfig): void {
-  const sarif = toSarif({ version: dbkitVersion(), rules: [...RULES, ...DRIFT_RULES], findings: report.findings, leaks: report.matrix.filter((c) => c.verdict === 'leak'), locate: locator(config) });
-  try {
-    writeFileSync(path.resolve(config.cwd, file), `${JSON.stringify(sarif, null, 2)}\n`);
-  } catch (error) {
-    throw new DbkitError('USAGE', `cannot write SARIF to ${file}: ${(error as Error).message}`);
-  }
+async function writeSarif(file: string, report: AuditReport, config: ResolvedConfig): Promise<void> {
+  const sarif = toSarif({ version: dbkitVersion(), rules: [...RULES, ...DRIFT_RULES], findings: report.findings, leaks: report.matrix.filter((c) => c.verdict === 'leak'), locate: locator([config.policiesDir, config.migrationsDir], config.cwd) });
+  await writeOutput(path.resolve(config.cwd, file), `${JSON.stringify(sarif, null, 2)}\n`, 'SARIF');
 }
 
 export function registerRlsAudit(program: Command): void {
@@ -197,16 +224,32 @@ export function registerRlsAudit(program: Command): void {
     .addOption(new Option('--fail-on <level>', 'lowest finding level that fails the audit').choices(FAIL_ON).default('error'))
     .option('--no-matrix', 'skip the isolation matrix (no writes at all, not even rolled-back ones)')
     .option('--no-drift', 'skip the comparison with the policies declared in policies/')
-    .option('--sarif <file>', 'also write the findings as SARIF 2.1.0 (for code-scanning upload)');
+    .option('--sarif <file>', 'also write the findings and leaks as SARIF 2.1.0 (for code-scanning upload)')
+    .option('--snapshot <file>', 'save the matrix and findings as versioned JSON (no secrets), to compare with later')
+    .option('--diff <file>', 'compare with a snapshot: only what got worse fails (a cell denied then allowed, a new leak, a new finding at or above --fail-on)')
+    .option('--export-pgtap <file>', 'write the isolation matrix as a pgTAP suite (e.g. tests-sql/rls-matrix.sql) that dbkit test runs')
+    .option('--verbose', 'list every finding of a rule (folded into one line by default) and every reproduction');
   for (const name of ['policiesDir', 'exposedSchemas', 'sensitive', 'privilegedRoles'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document: { findings, matrix, summary, ... } (shape in README)')
-    .addHelpText('after', '\nExamples:\n  $ npx dbkit rls-audit\n  $ npx dbkit rls-audit --db "$DATABASE_URL" --fail-on warn --sarif rls.sarif\n  $ npx dbkit rls-audit --no-matrix --json')
-    .action(async (opts: { failOn: FailOn; matrix: boolean; drift: boolean; sarif?: string }, cmd: Command) => {
+    .addHelpText('after', [
+      '\nExamples:',
+      '  $ npx dbkit rls-audit',
+      '  $ npx dbkit rls-audit --db "$DATABASE_URL" --fail-on warn --sarif rls.sarif',
+      '  $ npx dbkit rls-audit --no-matrix --json',
+      '  $ npx dbkit rls-audit --snapshot rls-snapshot.json            # keep the proof',
+      '  $ npx dbkit rls-audit --diff rls-snapshot.json                # in CI: fail only on what got worse',
+      '  $ npx dbkit rls-audit --export-pgtap tests-sql/rls-matrix.sql && npx dbkit test',
+    ].join('\n'))
+    .action(async (opts: { failOn: FailOn; matrix: boolean; drift: boolean; sarif?: string; snapshot?: string; diff?: string; exportPgtap?: string; verbose?: boolean }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
-      const report = await auditRls(runtime.config, { failOn: opts.failOn, matrix: opts.matrix, drift: opts.drift, sarif: opts.sarif ?? null }, runtime.reporter);
+      const options: AuditOptions = { failOn: opts.failOn, matrix: opts.matrix, drift: opts.drift, sarif: opts.sarif ?? null, snapshot: opts.snapshot ?? null, diff: opts.diff ?? null, exportPgtap: opts.exportPgtap ?? null };
+      const report = await auditRls(runtime.config, options, runtime.reporter);
       runtime.finish(report, (r) => {
-        renderAudit(r, runtime.reporter);
+        renderAudit(r, runtime.reporter, { verbose: Boolean(opts.verbose) });
+        if (r.diff) renderDiff(r.diff, runtime.reporter, { verbose: Boolean(opts.verbose) });
+        if (r.written.snapshot) runtime.reporter.info(`Snapshot  written to ${r.written.snapshot}`);
+        if (r.written.pgtap) runtime.reporter.info(`pgTAP  ${r.written.pgtap.tests} tests written to ${r.written.pgtap.file} (run them with dbkit test)`);
         runtime.reporter.info(summaryLine(r, runtime.reporter));
       });
     });

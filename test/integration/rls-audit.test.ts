@@ -32,6 +32,7 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
     let db: TestDatabase;
     let report: AuditReport;
     let exitCode: number | null;
+    let emptyPolicies: string;
     beforeAll(async () => {
       db = await createTestDatabase(server, 'holes');
       const compat = copyMigrations({ count: 1 });
@@ -42,13 +43,13 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
         compat.cleanup();
       }
       await query(db.url, FIXTURE);
-      const emptyPolicies = mkdtempSync(path.join(os.tmpdir(), 'dbkit-nopolicies-'));
+      emptyPolicies = mkdtempSync(path.join(os.tmpdir(), 'dbkit-nopolicies-'));
       const result = await runCli(['rls-audit', '--db', db.url, '--json', '--policies-dir', emptyPolicies], { env: cleanEnv() });
-      rmSync(emptyPolicies, { recursive: true, force: true });
       exitCode = result.code;
       report = parseJson<AuditReport>(result);
     });
     afterAll(async () => {
+      rmSync(emptyPolicies, { recursive: true, force: true });
       await db.drop();
       await withAdmin(server.adminUrl, async (c) => {
         for (const role of FIXTURE_ROLES) await c.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
@@ -73,6 +74,29 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
         expect(f.fix.length).toBeGreaterThan(5);
         expect(f.splinter ?? null).toSatisfy((s: string | null) => s === null || /^[a-z_]+$/.test(s));
       }
+    });
+
+    it('rls-disabled-reachable names the view and the functions in an exposed schema that read the table, and the PUBLIC grant', () => {
+      const f = report.findings.find((x) => x.rule === 'rls-disabled-reachable' && x.object === 'fixture_ops.h17_ip_log');
+      expect(f?.level).toBe('warn');
+      expect(f?.message).toContain('anon has USAGE on schema fixture_ops and SELECT on it (partly through PUBLIC)');
+      expect(f?.message).toContain('read by public.h17_ip_count() (function), public.h17_last_ip() (function), public.h17_recent_ips (view)');
+      expect(f?.fix).toBe('ALTER TABLE fixture_ops.h17_ip_log ENABLE ROW LEVEL SECURITY (no policy: API roles see no row), or REVOKE ALL ON fixture_ops.h17_ip_log FROM anon, PUBLIC, or REVOKE USAGE ON SCHEMA fixture_ops FROM anon');
+    });
+
+    it('folds the repeats of a rule into one line with the count and the first objects; --verbose lists each; the JSON keeps every one', async () => {
+      const repeated = report.findings.filter((f) => f.rule === 'policy-always-true' && f.level === 'error');
+      expect(repeated.length).toBeGreaterThan(2);
+      const args = ['rls-audit', '--db', db.url, '--policies-dir', emptyPolicies, '--no-matrix'];
+      const folded = await runCli(args, { env: cleanEnv() });
+      const shown = repeated.slice(0, 3).map((f) => f.object).join(', ');
+      expect(folded.stdout).toContain(`✗ policy-always-true ×${repeated.length}  ${shown}${repeated.length > 3 ? ` and ${repeated.length - 3} more` : ''}\n`);
+      expect(folded.stdout.match(/^ {2}✗ policy-always-true/gm)).toHaveLength(1);
+      expect(folded.stdout).toContain('--verbose lists each');
+      const verbose = await runCli([...args, '--verbose'], { env: cleanEnv() });
+      expect(verbose.stdout.match(/^ {2}✗ policy-always-true {2}/gm)).toHaveLength(repeated.length);
+      for (const f of repeated) expect(verbose.stdout).toContain(`policy-always-true  ${f.object}\n      ${f.message}\n`);
+      expect(folded.stdout.split('\n').length).toBeLessThan(verbose.stdout.split('\n').length);
     });
 
     it('catches the unwrapped call beside a wrapped one, and reports the deny-all INSERT as nothing', () => {

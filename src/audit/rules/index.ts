@@ -1,6 +1,7 @@
 /** Every lint rule rls-audit runs, in report order. One rule per file in this folder. */
 import type { AuditRule } from '../model.js';
 import { rlsDisabledExposed } from './rls-disabled-exposed.js';
+import { rlsDisabledReachable } from './rls-disabled-reachable.js';
 import { policyExistsRlsDisabled } from './policy-exists-rls-disabled.js';
 import { rlsEnabledNoPolicy } from './rls-enabled-no-policy.js';
 import { rlsNotForced } from './rls-not-forced.js';
@@ -19,6 +20,7 @@ import { multiplePermissive } from './multiple-permissive.js';
 
 export const RULES: readonly AuditRule[] = [
   rlsDisabledExposed,
+  rlsDisabledReachable,
   policyExistsRlsDisabled,
   rlsEnabledNoPolicy,
   rlsNotForced,

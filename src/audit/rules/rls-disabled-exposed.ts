@@ -8,7 +8,7 @@ export const rlsDisabledExposed: AuditRule = {
   splinter: 'rls_disabled_in_public',
   title: 'RLS disabled on a table the API can reach',
   description: 'Row-level security is off on a table in an API-exposed schema that anon or authenticated hold privileges on: every row is readable (and writable, where granted) by any caller.',
-  fixture: { hole: ['public.h01_no_rls'], safe: ['public.s01_internal', 'fixture_private.s01_unexposed'] },
+  fixture: { hole: ['public.h01_no_rls'], safe: ['public.s01_internal', 'fixture_hidden.s01_unexposed'] },
   check(catalog, settings) {
     return catalog.relations
       .filter((r) => r.kind === 'table' && !r.rls)

@@ -11,7 +11,7 @@ const relation = (schema: string, name: string): CatalogRelation => ({
 const creatoros: PolicyProject = { dir: 'policies', files: ['policies/creatoros.ts'], policies: policies.map((policy) => ({ policy, file: 'policies/creatoros.ts' })), tenancy: { map: tenancy, file: 'policies/creatoros.ts' } };
 
 function catalog(tables: string[], roles = ['anon', 'authenticated', 'service_role']): AuditCatalog {
-  return { relations: tables.map((t) => relation(t.split('.')[0]!, t.split('.')[1]!)), functions: [], roles: [], apiRolesPresent: roles };
+  return { relations: tables.map((t) => relation(t.split('.')[0]!, t.split('.')[1]!)), functions: [], roles: [], apiRolesPresent: roles, reach: { reads: [], publicRelations: [], publicSchemas: [] } };
 }
 
 describe('whether the policies folder describes the database', () => {

@@ -25,7 +25,7 @@ function table(name: string, extra: Partial<CatalogRelation> = {}): CatalogRelat
 }
 
 const policy = (p: Partial<CatalogPolicy>): CatalogPolicy => ({ name: 'p', command: 'ALL', permissive: true, roles: ['authenticated'], using: 'owner_id = ( SELECT auth.uid() AS uid)', withCheck: null, ...p });
-const catalog = (relations: CatalogRelation[], extra: Partial<AuditCatalog> = {}): AuditCatalog => ({ relations, functions: [], roles: [], apiRolesPresent: ['anon', 'authenticated', 'service_role'], ...extra });
+const catalog = (relations: CatalogRelation[], extra: Partial<AuditCatalog> = {}): AuditCatalog => ({ relations, functions: [], roles: [], apiRolesPresent: ['anon', 'authenticated', 'service_role'], reach: { reads: [], publicRelations: [], publicSchemas: [] }, ...extra });
 const rule = (id: string) => RULES.find((r) => r.id === id)!;
 const objects = (id: string, c: AuditCatalog) => rule(id).check(c, settings).map((f) => f.object);
 
@@ -49,6 +49,33 @@ describe('lint rules on hand-built catalogs', () => {
     expect(objects('rls-disabled-exposed', catalog([table('t', { rls: false })]))).toEqual(['public.t']);
     expect(objects('rls-disabled-exposed', catalog([table('t', { rls: false, privileges: { anon: none, authenticated: none } })]))).toEqual([]);
     expect(objects('rls-disabled-exposed', catalog([table('t', { rls: false, schema: 'internal' })]))).toEqual([]);
+  });
+
+  it('rls-disabled-reachable: outside the exposed schemas with USAGE and a grant; names the views and functions that read it', () => {
+    const log = table('ip_log', { schema: 'ops', rls: false, privileges: { anon: { ...none, select: true, selectableColumns: ['id'] }, authenticated: none }, schemaUsage: { anon: true, authenticated: false } });
+    const reads = [
+      { reader: 'ops.v_inner', readerType: 'view' as const, readerSchema: 'ops', reads: 'ops.ip_log' },
+      { reader: 'public.v_outer', readerType: 'view' as const, readerSchema: 'public', reads: 'ops.v_inner' },
+      { reader: 'ops.helper(integer)', readerType: 'function' as const, readerSchema: 'ops', reads: 'ops.ip_log' },
+      { reader: 'public.rpc()', readerType: 'function' as const, readerSchema: 'public', reads: 'ops.helper' },
+      { reader: 'public.unrelated()', readerType: 'function' as const, readerSchema: 'public', reads: 'ops.other' },
+    ];
+    const found = rule('rls-disabled-reachable').check(catalog([log], { reach: { reads, publicRelations: ['ops.ip_log'], publicSchemas: [] } }), settings);
+    expect(found.map((f) => [f.object, f.level])).toEqual([['ops.ip_log', 'warn']]);
+    expect(found[0]!.message).toContain('read by public.rpc() (function), public.v_outer (view)');
+    expect(found[0]!.message).not.toContain('unrelated');
+    expect(found[0]!.fix).toContain('REVOKE ALL ON ops.ip_log FROM anon, PUBLIC');
+    // no USAGE on the schema, no privilege, RLS on, an exposed schema (the other rule's), a managed schema: silent
+    expect(objects('rls-disabled-reachable', catalog([{ ...log, schemaUsage: { anon: false, authenticated: false } }]))).toEqual([]);
+    expect(objects('rls-disabled-reachable', catalog([{ ...log, privileges: { anon: none, authenticated: none } }]))).toEqual([]);
+    expect(objects('rls-disabled-reachable', catalog([{ ...log, rls: true }]))).toEqual([]);
+    expect(objects('rls-disabled-reachable', catalog([{ ...log, schema: 'public' }]))).toEqual([]);
+    expect(objects('rls-disabled-reachable', catalog([{ ...log, schema: 'auth' }]))).toEqual([]);
+    // and the exposed-schema rule does not claim a table outside the exposed schemas
+    expect(objects('rls-disabled-exposed', catalog([log]))).toEqual([]);
+    const alone = rule('rls-disabled-reachable').check(catalog([log]), settings);
+    expect(alone[0]!.message).toContain('no view or SQL function in an exposed schema reads it yet');
+    expect(alone[0]!.fix).toBe('ALTER TABLE ops.ip_log ENABLE ROW LEVEL SECURITY (no policy: API roles see no row), or REVOKE ALL ON ops.ip_log FROM anon, or REVOKE USAGE ON SCHEMA ops FROM anon');
   });
 
   it('policy-exists-rls-disabled and rls-enabled-no-policy', () => {
