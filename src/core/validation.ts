@@ -22,6 +22,10 @@ export type Check =
 
 export type CheckKind = Check['kind'];
 
+/** Every kind of check, once (a Record so that a new kind that is not listed does not compile). */
+const CHECK_KIND_TABLE: Record<CheckKind, true> = { relations: true, columns: true, indexes: true, rls: true, policyCount: true, policies: true, constraints: true, viewOption: true, functions: true, noGrant: true, roles: true };
+export const CHECK_KINDS = Object.keys(CHECK_KIND_TABLE) as readonly CheckKind[];
+
 export interface MigrationExpectation {
   /** Must hold while the migration is applied. */
   applied: readonly Check[];

@@ -1,5 +1,5 @@
-import { describe, expect, expectTypeOf, it } from 'vitest';
-import { rolesMentioned, validate, type Check, type CheckKind, type ExpectationSet, type Observed, type RoleFacts } from '../../../src/core/validation.ts';
+import { describe, expect, it } from 'vitest';
+import { CHECK_KINDS, rolesMentioned, validate, type Check, type ExpectationSet, type Observed, type RoleFacts } from '../../../src/core/validation.ts';
 import type { FunctionSnapshot } from '../../../src/core/fingerprint.ts';
 import { column, relation, snapshot } from './snapshots.ts';
 
@@ -35,7 +35,11 @@ const OBSERVED: Observed = {
   ] satisfies RoleFacts[],
 };
 
+/** The kinds the tests of this file exercised: a kind nobody tests fails the last test below. */
+const exercised = new Set<string>();
+
 function run(check: Check) {
+  exercised.add(check.kind);
   const [result] = validate({ m: { applied: [check], reverted: [] } }, [{ migration: 'm', when: 'applied' }], OBSERVED);
   return result && { ok: result.ok, expected: result.expected, actual: result.actual };
 }
@@ -115,8 +119,8 @@ describe('validate: every kind of check', () => {
     expect(run({ kind: 'constraints', label: 'l', table: 'public.gone', names: ['x_fkey'], present: true })).toEqual({ ok: false, expected: '1/1', actual: '0/1' });
   });
 
-  it('has a test above for each kind there is (checked by npm run typecheck)', () => {
-    expectTypeOf<CheckKind>().toEqualTypeOf<'relations' | 'columns' | 'indexes' | 'rls' | 'policyCount' | 'policies' | 'constraints' | 'viewOption' | 'functions' | 'noGrant' | 'roles'>();
+  it('has a test above for each kind there is', () => {
+    expect([...exercised].sort()).toEqual([...CHECK_KINDS].sort());
   });
 
   it('throws on a kind nobody handles (the switch ends in never)', () => {
