@@ -40,12 +40,23 @@
  *
  * The views win: no function call, no per-call plan, no nesting, and no trust in a claim that
  * would stay valid for the life of a token after its mind changed hands (the claim was also
- * slower: content_projects' RLS still nested). What remains is the floor the issue names: finding
- * the caller at all (auth.uid() and one index probe each into minds and content_projects, about
- * 0.04 ms), and on reads of many rows the per-row test `project_id = ANY (...) OR published`,
- * which the 1,000-row read pays on every row (a read without the published branch puts the same
- * test into the index condition and costs nothing per row). `npm run bench:rls` prints the
- * before and after of the shipped policies; README "Benchmarks" has its figures.
+ * slower: content_projects' RLS still nested). With them, the migration adds a partial index of
+ * the published contents by project (PUBLISHED_BY_PROJECT): a read of one project then checks the
+ * whole policy in its index conditions (a BitmapOr of "the caller's projects" and "published in
+ * this project"), where before it tested `project_id = ANY (...) OR published` on every row, and
+ * the planner could pick a BitmapOr that fetched every published row of the table.
+ *
+ * What remains (`npm run bench:rls`, 1,000,000 rows, 1,000 tenants; README "Benchmarks"):
+ * - the floor the issue names: finding the caller at all, auth.uid() and one index probe each into
+ *   minds and content_projects, about 0.04 ms per statement: a one-row read stays near 3x;
+ * - a page of 20 (ORDER BY slug LIMIT 20) reads the whole project and sorts it instead of reading
+ *   20 rows in index order. The planner cannot know that the page's project is one of the
+ *   caller's: it assumes the array of the caller's projects holds 10 of the table's 1,000
+ *   projects, so it expects the policy to pass 1% of the project's rows (11 of 1,000, fewer than
+ *   the LIMIT). Written `project_id IN (SELECT ...)`, the policy is estimated at 50% and the page
+ *   is read in index order, but the read of everything visible loses its BitmapOr and scans the
+ *   whole table (2.5 s instead of 5-9 ms on 1,000,000 rows, measured): worse. So the page stays at
+ *   14-16x (server time) and 3.5-4x (client time), down from 25-170x.
  */
 import type { PolicyDefinition } from 'dbkit/migrate';
 
@@ -82,6 +93,12 @@ export const CALLER_VIEWS: readonly CallerView[] = [
     why: 'the persona minds (no user owns them), which attribution may name; never who owns a mind',
   },
 ];
+
+/**
+ * The published contents by project. With it, a read of one project checks the contents policy in
+ * its index conditions (the caller's projects, or published rows of that project), not row by row.
+ */
+export const PUBLISHED_BY_PROJECT = { name: 'idx_contents_published_project', on: "public.contents (project_id) WHERE status = 'published' AND deleted_at IS NULL" } as const;
 
 /** The caller's mind, once per statement. */
 export const CALLER_MIND = '(SELECT cm.id FROM private.caller_mind cm)';

@@ -1,6 +1,6 @@
 -- CreatorOS schema after `dbkit apply`: tables, attribution columns and indexes, the view's
 -- options, RLS flags and the tenant helper. Run with `dbkit test` (each file is rolled back).
-SELECT plan(60);
+SELECT plan(61);
 
 SELECT has_table('public', t, format('table public.%s exists', t))
   FROM unnest(ARRAY['minds', 'content_projects', 'contents', 'audience_profiles', 'content_minds', 'content_tags']) t;
@@ -28,6 +28,7 @@ SELECT has_index('public', 'content_projects', 'idx_content_projects_persona_min
 SELECT has_index('public', 'contents', 'idx_contents_status', 'status', 'contents.status is indexed');
 SELECT has_index('public', 'contents', 'idx_contents_parent', 'parent_content_id', 'contents.parent_content_id is indexed');
 SELECT has_index('public', 'audience_profiles', 'idx_audience_profiles_project', 'project_id', 'audience_profiles.project_id is indexed');
+SELECT has_index('public', 'contents', 'idx_contents_published_project', 'project_id', 'published contents are indexed by project (a project read checks the policy in its index conditions)');
 SELECT ok(EXISTS (SELECT 1 FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
                    WHERE x.indrelid = 'public.contents'::regclass AND a.attname = 'project_id'), 'contents.project_id leads an index');
 

@@ -6,7 +6,7 @@
 import type { ExpectationSet } from 'dbkit/migrate';
 import { CONTENTS_VIEW, RLS_TABLES, TENANT_TABLES, policies as kissPolicies } from '../../policies/creatoros.ts';
 import { policies as attributionPolicies } from '../../policies/creatoros-attribution.ts';
-import { CALLER_VIEWS, policies as callerViewPolicies } from '../../policies/creatoros-caller-views.ts';
+import { CALLER_VIEWS, PUBLISHED_BY_PROJECT, policies as callerViewPolicies } from '../../policies/creatoros-caller-views.ts';
 
 const ATTRIBUTION_INDEXES = ['public.idx_content_projects_creator_mind', 'public.idx_content_projects_persona_mind'];
 
@@ -84,12 +84,14 @@ export const expectations: ExpectationSet = {
     applied: [
       { kind: 'relations', label: `views ${callerViews.join(', ')} exist`, names: callerViews, present: true },
       ...callerViews.map((view) => ({ kind: 'viewOption' as const, label: `${view} is a security barrier`, view, option: 'security_barrier=true', present: true })),
+      { kind: 'indexes', label: 'published contents indexed by project', names: [`public.${PUBLISHED_BY_PROJECT.name}`], present: true },
       { kind: 'noGrant', label: 'anon cannot read the caller views', grantee: 'anon', relations: callerViews, privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'] },
       ...policiesPresent(callerViewPolicies, true),
       { kind: 'policyCount', label: '9 policies on the 5 tables', tables: TENANT_TABLES, count: 9 },
     ],
     reverted: [
       { kind: 'relations', label: 'caller views gone', names: callerViews, present: false },
+      { kind: 'indexes', label: 'published-by-project index gone', names: [`public.${PUBLISHED_BY_PROJECT.name}`], present: false },
       { kind: 'functions', label: 'private.current_mind_id() and private.persona_mind_ids() still exist', signatures: ['private.current_mind_id()', 'private.persona_mind_ids()'], present: true },
       { kind: 'policyCount', label: '9 policies on the 5 tables', tables: TENANT_TABLES, count: 9 },
     ],
