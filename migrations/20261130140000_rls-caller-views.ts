@@ -13,7 +13,8 @@
  * search_path, the setting is reset: a function with SET is never inlined, so every statement paid
  * for planning its one-line body again. Supabase's own auth.uid() has no SET (the body names only
  * pg_catalog functions and types, which come first in every search_path unless a session puts them
- * later itself); it is left alone there, as is an auth.uid() changed since.
+ * later itself); it is left alone there, as is an auth.uid() changed since or owned by a role the
+ * applying one is not (then only this saving is lost).
  *
  * Refuses before changing anything when the role applying it is neither superuser nor BYPASSRLS
  * (the views, which it owns, would see no row of the forced-RLS tables: every tenant locked out),
@@ -57,9 +58,9 @@ BEGIN
 END
 $check$;`;
 
-/** dbkit's compatibility auth.uid(), unchanged since it was created with SET search_path = ''. */
+/** dbkit's compatibility auth.uid(), unchanged since it was created with SET search_path = '', and the applying role may alter it. */
 const COMPAT_UID_UNCHANGED = `EXISTS (SELECT 1 FROM ${LEDGER} WHERE migration = ${lit(COMPAT_MIGRATION)} AND kind = 'function' AND name = 'auth.uid()')
-    AND (SELECT proconfig = ARRAY['search_path=""'] FROM pg_proc WHERE oid = to_regprocedure('auth.uid()'))`;
+    AND coalesce((SELECT proconfig = ARRAY['search_path=""'] AND pg_has_role(current_user, proowner, 'USAGE') FROM pg_proc WHERE oid = to_regprocedure('auth.uid()')), false)`;
 
 export const up = (pgm: MigrationBuilder): void => {
   ensureLedger(pgm);
