@@ -12,6 +12,7 @@ import { cleanEnv, parseJson, runCli, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
 import { migrate, tempDir } from '../helpers/courses.ts';
 import { createRole, type TestRole } from '../helpers/roles.ts';
+import { MIGRATION_NAMES } from '../helpers/migrations.ts';
 import { generateCourses } from '../../scripts/generate-courses.ts';
 import { withClient } from '../../src/db/scoped.ts';
 import { errorDocument, type ErrorDocument } from '../../src/output/errors.ts';
@@ -106,7 +107,7 @@ describe.each(testServers())('least-privilege roles on $name', (server) => {
     const url = reader.url(db.name);
     const status = await as(url, ['status', '--json']);
     expect(status.code, show(status)).toBe(0);
-    expect(parseJson<{ applied: unknown[] }>(status).applied.length).toBe(4);
+    expect(parseJson<{ applied: unknown[] }>(status).applied.length).toBe(MIGRATION_NAMES.length);
     const audit = await as(url, ['rls-audit', '--no-matrix', '--json']);
     expect(audit.code, show(audit)).toBe(0);
     expect(parseJson<AuditReport>(audit).findings.filter((f) => f.rule === 'policy-drift-changed' || f.rule === 'policy-drift-missing')).toEqual([]);
