@@ -48,15 +48,17 @@
  *
  * What remains (`npm run bench:rls`, 1,000,000 rows, 1,000 tenants; README "Benchmarks"):
  * - the floor the issue names: finding the caller at all, auth.uid() and one index probe each into
- *   minds and content_projects, about 0.04 ms per statement: a one-row read stays near 3x;
+ *   minds and content_projects, about 0.04 ms per statement: a one-row read stays at 3.1-3.4x in
+ *   server time (it was 16-18x), 1.4-2.2x through a prepared statement;
  * - a page of 20 (ORDER BY slug LIMIT 20) reads the whole project and sorts it instead of reading
  *   20 rows in index order. The planner cannot know that the page's project is one of the
  *   caller's: it assumes the array of the caller's projects holds 10 of the table's 1,000
  *   projects, so it expects the policy to pass 1% of the project's rows (11 of 1,000, fewer than
  *   the LIMIT). Written `project_id IN (SELECT ...)`, the policy is estimated at 50% and the page
  *   is read in index order, but the read of everything visible loses its BitmapOr and scans the
- *   whole table (2.5 s instead of 5-9 ms on 1,000,000 rows, measured): worse. So the page stays at
- *   14-16x (server time) and 3.5-4x (client time), down from 25-170x.
+ *   whole table (2.5 s instead of 3-10 ms on 1,000,000 rows, measured): worse. So the page stays
+ *   at 14-18x in server time (68-98x when a project's rows are spread over the table), 2.3-2.7x
+ *   through a prepared statement; it was 24-25x (90-224x).
  */
 import type { PolicyDefinition } from 'dbkit/migrate';
 
