@@ -1,6 +1,6 @@
 -- The four isolation scenarios of the story (AC10), acting the way Supabase's API does:
 -- SET LOCAL ROLE + request.jwt.claims. Users A and B each own a mind; everything is rolled back.
-SELECT plan(29);
+SELECT plan(34);
 
 INSERT INTO public.minds (id, slug, display_name, user_id) VALUES
   ('a0000000-0000-4000-8000-00000000000a', 'rls-test-mind-a', 'Mind A', '10000000-0000-4000-8000-00000000000a'),
@@ -96,6 +96,20 @@ SELECT throws_ok($$INSERT INTO public.content_minds (content_id, mind_id, role) 
 SELECT set_config('request.jwt.claims', '{"sub": "20000000-0000-4000-8000-00000000000b", "role": "authenticated"}', true);
 WITH gone AS (DELETE FROM public.contents WHERE id = 'b2000000-0000-4000-8000-000000000001' RETURNING 1)
 SELECT is(count(*)::int, 1, 'B can still delete their own draft') FROM gone;
+RESET ROLE;
+
+-- 6. The views the policies read show the caller's own rows, and no one else's ------------------------
+SET LOCAL ROLE authenticated;
+SELECT set_config('request.jwt.claims', '{"sub": "10000000-0000-4000-8000-00000000000a", "role": "authenticated"}', true);
+SELECT results_eq('SELECT id FROM private.caller_mind', $$VALUES ('a0000000-0000-4000-8000-00000000000a'::uuid)$$, 'private.caller_mind is A''s mind');
+SELECT results_eq('SELECT id FROM private.caller_projects', $$VALUES ('a1000000-0000-4000-8000-000000000001'::uuid)$$, 'private.caller_projects holds A''s course, not B''s');
+SELECT results_eq('SELECT id FROM private.caller_contents ORDER BY id',
+                  $$VALUES ('a2000000-0000-4000-8000-000000000001'::uuid), ('a2000000-0000-4000-8000-000000000002'::uuid)$$, 'private.caller_contents holds A''s two lessons only');
+SELECT ok((SELECT 'c0000000-0000-4000-8000-00000000000c'::uuid = ANY (ARRAY(SELECT id FROM private.persona_minds))
+              AND NOT 'b0000000-0000-4000-8000-00000000000b'::uuid = ANY (ARRAY(SELECT id FROM private.persona_minds))),
+          'private.persona_minds names the persona mind, not B''s mind');
+SELECT set_config('request.jwt.claims', '{"sub": "30000000-0000-4000-8000-00000000000c", "role": "authenticated"}', true);
+SELECT is_empty('SELECT id FROM private.caller_projects UNION ALL SELECT id FROM private.caller_mind', 'a user without a mind has no mind and no project');
 RESET ROLE;
 
 SELECT * FROM finish();

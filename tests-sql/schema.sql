@@ -1,6 +1,6 @@
 -- CreatorOS schema after `dbkit apply`: tables, attribution columns and indexes, the view's
 -- options, RLS flags and the tenant helper. Run with `dbkit test` (each file is rolled back).
-SELECT plan(43);
+SELECT plan(61);
 
 SELECT has_table('public', t, format('table public.%s exists', t))
   FROM unnest(ARRAY['minds', 'content_projects', 'contents', 'audience_profiles', 'content_minds', 'content_tags']) t;
@@ -28,6 +28,7 @@ SELECT has_index('public', 'content_projects', 'idx_content_projects_persona_min
 SELECT has_index('public', 'contents', 'idx_contents_status', 'status', 'contents.status is indexed');
 SELECT has_index('public', 'contents', 'idx_contents_parent', 'parent_content_id', 'contents.parent_content_id is indexed');
 SELECT has_index('public', 'audience_profiles', 'idx_audience_profiles_project', 'project_id', 'audience_profiles.project_id is indexed');
+SELECT has_index('public', 'contents', 'idx_contents_published_project', 'project_id', 'published contents are indexed by project (a project read checks the policy in its index conditions)');
 SELECT ok(EXISTS (SELECT 1 FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
                    WHERE x.indrelid = 'public.contents'::regclass AND a.attname = 'project_id'), 'contents.project_id leads an index');
 
@@ -54,5 +55,24 @@ SELECT is_definer('private', 'persona_mind_ids', ARRAY[]::text[], 'private.perso
 SELECT volatility_is('private', 'persona_mind_ids', ARRAY[]::text[], 'stable', 'private.persona_mind_ids() is STABLE');
 SELECT ok((SELECT proconfig @> ARRAY['search_path=""'] FROM pg_proc WHERE oid = 'private.persona_mind_ids()'::regprocedure), 'private.persona_mind_ids() pins search_path');
 SELECT ok(NOT has_function_privilege('anon', 'private.persona_mind_ids()', 'EXECUTE'), 'anon cannot execute private.persona_mind_ids()');
+
+-- What the policies read instead of calling a helper (20261130140000_rls-caller-views): views in the
+-- schema the API does not expose, security barriers, owned by a role that bypasses RLS (they run
+-- with its rights), readable by authenticated only
+SELECT has_view('private', v, format('view private.%s exists', v))
+  FROM unnest(ARRAY['caller_mind', 'caller_projects', 'caller_contents', 'persona_minds']) v;
+SELECT ok((SELECT 'security_barrier=true' = ANY (reloptions) FROM pg_class WHERE oid = format('private.%I', v)::regclass), format('private.%s is a security barrier', v))
+  FROM unnest(ARRAY['caller_mind', 'caller_projects', 'caller_contents', 'persona_minds']) v;
+SELECT ok((SELECT r.rolsuper OR r.rolbypassrls FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = format('private.%I', v)::regclass),
+          format('private.%s is owned by a role that bypasses RLS', v))
+  FROM unnest(ARRAY['caller_mind', 'caller_projects', 'caller_contents', 'persona_minds']) v;
+SELECT ok(NOT has_table_privilege('anon', format('private.%I', v), 'SELECT') AND has_table_privilege('authenticated', format('private.%I', v), 'SELECT'),
+          format('private.%s is readable by authenticated, not by anon', v))
+  FROM unnest(ARRAY['caller_mind', 'caller_projects', 'caller_contents', 'persona_minds']) v;
+SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_policy p ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+            WHERE d.refclassid = 'pg_proc'::regclass
+              AND p.polrelid IN ('public.content_projects'::regclass, 'public.contents'::regclass, 'public.audience_profiles'::regclass,
+                                 'public.content_minds'::regclass, 'public.content_tags'::regclass)), 0,
+          'no tenant policy calls a function (no plan per call, no nested RLS)');
 
 SELECT * FROM finish();

@@ -6,6 +6,7 @@
 import type { ExpectationSet } from 'dbkit/migrate';
 import { CONTENTS_VIEW, RLS_TABLES, TENANT_TABLES, policies as kissPolicies } from '../../policies/creatoros.ts';
 import { policies as attributionPolicies } from '../../policies/creatoros-attribution.ts';
+import { CALLER_VIEWS, PUBLISHED_BY_PROJECT, policies as callerViewPolicies } from '../../policies/creatoros-caller-views.ts';
 
 const ATTRIBUTION_INDEXES = ['public.idx_content_projects_creator_mind', 'public.idx_content_projects_persona_mind'];
 
@@ -18,6 +19,7 @@ const policiesPresent = (set: readonly { table: string; name: string }[], presen
     names: set.filter((p) => p.table === table).map((p) => p.name),
     present,
   }));
+const callerViews = CALLER_VIEWS.map((v) => v.name);
 const tenantPolicies = kissPolicies.filter((p) => (TENANT_TABLES as readonly string[]).includes(p.table));
 
 export const expectations: ExpectationSet = {
@@ -76,6 +78,22 @@ export const expectations: ExpectationSet = {
       { kind: 'functions', label: 'private.persona_mind_ids() gone', signatures: ['private.persona_mind_ids()'], present: false },
       ...policiesPresent(attributionPolicies, false),
       { kind: 'policyCount', label: '7 policies on the 5 tables', tables: TENANT_TABLES, count: 7 },
+    ],
+  },
+  '20261130140000_rls-caller-views': {
+    applied: [
+      { kind: 'relations', label: `views ${callerViews.join(', ')} exist`, names: callerViews, present: true },
+      ...callerViews.map((view) => ({ kind: 'viewOption' as const, label: `${view} is a security barrier`, view, option: 'security_barrier=true', present: true })),
+      { kind: 'indexes', label: 'published contents indexed by project', names: [`public.${PUBLISHED_BY_PROJECT.name}`], present: true },
+      { kind: 'noGrant', label: 'anon cannot read the caller views', grantee: 'anon', relations: callerViews, privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'] },
+      ...policiesPresent(callerViewPolicies, true),
+      { kind: 'policyCount', label: '9 policies on the 5 tables', tables: TENANT_TABLES, count: 9 },
+    ],
+    reverted: [
+      { kind: 'relations', label: 'caller views gone', names: callerViews, present: false },
+      { kind: 'indexes', label: 'published-by-project index gone', names: [`public.${PUBLISHED_BY_PROJECT.name}`], present: false },
+      { kind: 'functions', label: 'private.current_mind_id() and private.persona_mind_ids() still exist', signatures: ['private.current_mind_id()', 'private.persona_mind_ids()'], present: true },
+      { kind: 'policyCount', label: '9 policies on the 5 tables', tables: TENANT_TABLES, count: 9 },
     ],
   },
 };

@@ -136,7 +136,7 @@ const granteeSql = (oid: string) => `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE quo
  * Static SQL that revokes every privilege held on a table or view by anyone but its owner (a
  * table-level REVOKE ALL also clears column-level grants).
  */
-function revokeAllButOwnerSql(qualified: string): string {
+export function revokeAllButOwnerSql(qualified: string): string {
   return `DO $revoke$
 DECLARE g record;
 BEGIN
@@ -194,4 +194,36 @@ $revoke$`;
     || coalesce((SELECT string_agg(format('GRANT %s ON SCHEMA ${ident(schema)} TO %s; ', a.privilege_type, ${granteeSql('a.grantee')}), '')
                    FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
                   WHERE n.nspname = ${lit(schema)} AND a.grantee <> n.nspowner), '')`;
+}
+
+/**
+ * SQL expression: a DO block that runs the statement `sqlExpression` yields (text pg_get_expr or
+ * pg_get_functiondef printed, which leaves names visible in the search_path unqualified) under the
+ * search_path it was printed with, then puts the caller's back. So the names resolve on replay
+ * exactly as they did when captured. Quoted with format's %L throughout: no dollar quote that the
+ * captured text could close.
+ */
+const underCapturedSearchPath = (sqlExpression: string) =>
+  `format('DO %L', format('DECLARE sp text := current_setting(''search_path''); BEGIN PERFORM set_config(''search_path'', %L, true); EXECUTE %L; PERFORM set_config(''search_path'', sp, true); END', current_setting('search_path'), ${sqlExpression}))`;
+
+const POLICY_COMMAND_SQL = `CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END`;
+
+/**
+ * SQL expression yielding SQL that puts a policy back exactly as it is now: drops whatever holds
+ * its name by then, and recreates it (mode, command, roles, USING, WITH CHECK as the catalog has
+ * them) when it exists now. For a change that replaces a policy.
+ */
+export function policyRestoreExpression(qualified: string, policy: string): string {
+  const create = `format('CREATE POLICY %I ON %s AS %s FOR %s TO %s%s%s', p.polname, ${lit(qname(qualified))},
+      CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END, ${POLICY_COMMAND_SQL},
+      (SELECT string_agg(CASE WHEN u.r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(u.r)) END, ', ' ORDER BY u.i) FROM unnest(p.polroles) WITH ORDINALITY AS u(r, i)),
+      CASE WHEN p.polqual IS NULL THEN '' ELSE ' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')' END,
+      CASE WHEN p.polwithcheck IS NULL THEN '' ELSE ' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')' END)`;
+  return `${lit(`DROP POLICY IF EXISTS ${ident(policy)} ON ${qname(qualified)}`)}
+    || coalesce((SELECT '; ' || ${underCapturedSearchPath(create)} FROM pg_policy p WHERE p.polrelid = to_regclass(${lit(qualified)}) AND p.polname = ${lit(policy)}), '')`;
+}
+
+/** SQL expression yielding SQL that puts a function back exactly as it is now (CREATE OR REPLACE of its full definition). */
+export function functionRestoreExpression(signature: string): string {
+  return underCapturedSearchPath(`pg_get_functiondef(to_regprocedure(${lit(signature)}))`);
 }

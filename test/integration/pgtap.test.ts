@@ -50,7 +50,7 @@ describe.each(testServers())('dbkit test on $name', (server) => {
     const json = parseJson<TestReport>(await runCli(['test', '--db', db.url, '--json', 'tests-sql/isolation.sql'], { env: cleanEnv() }));
     expect(json.ok).toBe(true);
     expect(json.files[0]?.tests.map((t) => t.description)).toContain("B does not see A's course");
-    expect(json.summary).toMatchObject({ files: 1, passed: 29, failed: 0 });
+    expect(json.summary).toMatchObject({ files: 1, passed: 34, failed: 0 });
   });
 
   it('fails on a failed assertion, a file that dies, a plan mismatch; TODO does not fail; writes JUnit', async (context) => {

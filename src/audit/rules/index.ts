@@ -17,6 +17,7 @@ import { anonWriteGrant } from './anon-write-grant.js';
 import { privilegedRole } from './privileged-role.js';
 import { policyColumnUnindexed } from './policy-column-unindexed.js';
 import { multiplePermissive } from './multiple-permissive.js';
+import { policyHelperCost } from './policy-helper-cost.js';
 
 export const RULES: readonly AuditRule[] = [
   rlsDisabledExposed,
@@ -36,4 +37,5 @@ export const RULES: readonly AuditRule[] = [
   privilegedRole,
   policyColumnUnindexed,
   multiplePermissive,
+  policyHelperCost,
 ];

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initParser } from '../../../src/audit/expr.ts';
 import { lint } from '../../../src/audit/lint.ts';
 import { RULES } from '../../../src/audit/rules/index.ts';
-import { DEFAULT_API_ROLES, MANAGED_SCHEMAS, type AuditCatalog, type AuditSettings, type CatalogPolicy, type CatalogRelation, type RolePrivileges } from '../../../src/audit/model.ts';
+import { DEFAULT_API_ROLES, MANAGED_SCHEMAS, type AuditCatalog, type AuditSettings, type CatalogFunction, type CatalogPolicy, type CatalogRelation, type RolePrivileges } from '../../../src/audit/model.ts';
 import { indexUsability } from '../../../src/audit/rules/policy-column-unindexed.ts';
 import { parseExpression } from '../../../src/audit/expr.ts';
 
@@ -170,6 +170,33 @@ describe('lint rules on hand-built catalogs', () => {
     expect(objects('multiple-permissive-policies', catalog([table('t', { policies: shape })]))).toEqual([]);
     const perRole = [policy({ name: 'a', command: 'SELECT', roles: ['anon'] }), policy({ name: 'b', command: 'SELECT', roles: ['authenticated'] })];
     expect(objects('multiple-permissive-policies', catalog([table('t', { policies: perRole })]))).toEqual([]);
+  });
+
+  it('policy-helper-cost: a SQL helper with SECURITY DEFINER or SET is replanned; a helper the nested table calls again runs twice', () => {
+    const fn = (name: string, extra: Partial<CatalogFunction> = {}): CatalogFunction => ({ schema: 'private', name, args: '', argCount: 0, securityDefiner: true, pinnedSearchPath: true, volatility: 'stable', language: 'sql', returnsTrigger: false, executableBy: ['authenticated'], ...extra });
+    const own = (helper: string) => policy({ using: `owner_id = ( SELECT ${helper}() AS x)` });
+    const sqlHelper = catalog([table('t', { policies: [own('private.mind')] })], { functions: [fn('mind')] });
+    const [f] = rule('policy-helper-cost').check(sqlHelper, settings);
+    expect([f?.object, f?.level]).toEqual(['public.t.p', 'info']);
+    expect(f?.message).toContain('private.mind() is planned again on every call');
+    expect(f?.fix).toContain('PL/pgSQL');
+    // PL/pgSQL caches its plans; a plain SQL helper (no SET, invoker) is inlined; auth.* is the platform's
+    expect(objects('policy-helper-cost', catalog([table('t', { policies: [own('private.mind')] })], { functions: [fn('mind', { language: 'plpgsql' })] }))).toEqual([]);
+    expect(objects('policy-helper-cost', catalog([table('t', { policies: [own('private.mind')] })], { functions: [fn('mind', { securityDefiner: false, pinnedSearchPath: false })] }))).toEqual([]);
+    expect(objects('policy-helper-cost', catalog([table('t', { policies: [own('auth.uid')] })], { functions: [fn('uid', { schema: 'auth' })] }))).toEqual([]);
+
+    // nested RLS: the parent's policy calls the same PL/pgSQL helper the child's policy calls
+    const plpgsql = [fn('team', { language: 'plpgsql' })];
+    const parent = table('parent', { policies: [policy({ name: 'pp', using: 'team = ( SELECT private.team() AS team)' })] });
+    const child = (using: string, parentRls = true) =>
+      catalog([{ ...parent, rls: parentRls }, table('child', { policies: [policy({ name: 'cp', using })] })], { functions: plpgsql });
+    const nestedUsing = 'team = ( SELECT private.team() AS team) AND parent_id = ANY (ARRAY( SELECT x.id FROM public.parent x))';
+    const nested = rule('policy-helper-cost').check(child(nestedUsing), settings);
+    expect(nested.map((x) => x.object)).toEqual(['public.child.cp']);
+    expect(nested[0]?.message).toContain('private.team() runs again in the policies of public.parent');
+    // the parent without RLS, or a child that does not call the helper itself: one run each
+    expect(objects('policy-helper-cost', child(nestedUsing, false))).toEqual([]);
+    expect(objects('policy-helper-cost', child('parent_id = ANY (ARRAY( SELECT x.id FROM public.parent x))'))).toEqual([]);
   });
 });
 

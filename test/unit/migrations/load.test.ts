@@ -5,15 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationBuilder } from 'node-pg-migrate';
 import { checksumText, listMigrationFiles, readMigrationFolder } from '../../../src/migrations/files.ts';
 import { loadMigrationModule, loadMigrations, OfflineQueryError, renderMigration, sqlChecksumOf, type LoadedMigration, type MigrationModule } from '../../../src/migrations/load.ts';
-import { createPolicySql } from '../../../src/core/policy.ts';
+import { createPolicySql, dropPolicySql } from '../../../src/core/policy.ts';
 import { DbkitError } from '../../../src/errors.ts';
 import { lit } from '../../../migrations/support/provision.ts';
 import { policies } from '../../../policies/creatoros.ts';
 import { policies as attributionPolicies } from '../../../policies/creatoros-attribution.ts';
+import { policies as callerViewPolicies, supersedes } from '../../../policies/creatoros-caller-views.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MIGRATIONS_DIR = path.join(ROOT, 'migrations');
-const NAMES = ['20251028110000_supabase-compat', '20251028115000_creatoros-baseline', '20251028120000_mind-attribution', '20251028120001_kiss-rls', '20261130120000_same-tenant-references'];
+const NAMES = ['20251028110000_supabase-compat', '20251028115000_creatoros-baseline', '20251028120000_mind-attribution', '20251028120001_kiss-rls', '20261130120000_same-tenant-references', '20261130140000_rls-caller-views'];
 
 const undoOf = (name: string) => `DO $dbkit$
 DECLARE r record;
@@ -68,6 +69,13 @@ describe('the CreatorOS migrations, rendered offline', () => {
     const later = (await renderMigration(references.module, 'up')).statements.join('\n');
     expect(attributionPolicies).toHaveLength(2);
     for (const p of attributionPolicies) expect(later).toContain(`EXECUTE ${lit(createPolicySql(p))};`);
+    // the caller-views migration recreates the nine tenant and attribution policies under their names
+    const views = migrations.find((m) => m.name === '20261130140000_rls-caller-views')!;
+    const latest = (await renderMigration(views.module, 'up')).statements.join('\n');
+    expect(callerViewPolicies).toHaveLength(9);
+    for (const p of callerViewPolicies) expect(latest).toContain(`EXECUTE ${lit(`${dropPolicySql(p)}; ${createPolicySql(p)}`)};`);
+    expect(latest.match(/EXECUTE 'DROP POLICY IF EXISTS [^;]+; CREATE POLICY /g)).toHaveLength(callerViewPolicies.length);
+    expect([...supersedes].sort()).toEqual([...policies.filter((p) => p.table !== 'public.minds'), ...attributionPolicies].map((p) => `${p.table}.${p.name}`).sort());
   });
 
   it('have an SQL checksum: sha256 of up, a marker and down, the same on every render', async () => {

@@ -1,0 +1,77 @@
+/**
+ * The policies folder as rls-audit reads it: a later file's `supersedes` replaces declarations an
+ * applied migration still builds its SQL from, so drift compares the database with the current
+ * declaration of each policy, and with that one only.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadPolicyProject } from '../../../src/audit/project.ts';
+import { DbkitError } from '../../../src/errors.ts';
+import { policies as kiss } from '../../../policies/creatoros.ts';
+import { policies as attribution } from '../../../policies/creatoros-attribution.ts';
+import { policies as current } from '../../../policies/creatoros-caller-views.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const declaration = (name: string, using = 'true') => ({ name, table: 'public.t', command: 'SELECT', permissive: true, roles: ['authenticated'], using, withCheck: null, why: '' });
+const file = (policies: object[], supersedes?: unknown) =>
+  `export const policies = ${JSON.stringify(policies)};\n${supersedes === undefined ? '' : `export const supersedes = ${JSON.stringify(supersedes)};\n`}`;
+
+let dirs: string[] = [];
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-policies-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+async function refusal(dir: string): Promise<string> {
+  const error = await loadPolicyProject(dir, dir).then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(DbkitError);
+  expect((error as DbkitError).code).toBe('USAGE');
+  return (error as DbkitError).message;
+}
+
+describe('the policies folder', () => {
+  it("dbkit's own: the current declaration of each CreatorOS policy, the superseded ones left out", async () => {
+    const project = await loadPolicyProject(path.join(ROOT, 'policies'), ROOT);
+    const keys = project.policies.map((d) => `${d.policy.table}.${d.policy.name}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual([...current, ...kiss.filter((p) => p.table === 'public.minds')].map((p) => `${p.table}.${p.name}`).sort());
+    for (const d of project.policies.filter((x) => x.policy.table !== 'public.minds')) {
+      expect(d.file).toBe('policies/creatoros-caller-views.ts');
+      expect(current).toContainEqual(d.policy);
+    }
+    // every superseded declaration differs from its replacement (else nothing would have changed)
+    for (const old of [...kiss, ...attribution].filter((p) => p.table !== 'public.minds')) {
+      expect(project.policies.find((d) => d.policy.name === old.name)?.policy).not.toEqual(old);
+    }
+  });
+
+  it('a later file supersedes a declaration: drift sees only the new one', async () => {
+    const dir = folder({ 'a.ts': file([declaration('p', 'false'), declaration('q')]), 'b.ts': file([declaration('p')], ['public.t.p']) });
+    const project = await loadPolicyProject(dir, dir);
+    expect(project.policies.map((d) => [d.file, d.policy.name, d.policy.using])).toEqual([['a.ts', 'q', 'true'], ['b.ts', 'p', 'true']]);
+  });
+
+  it('refuses a policy declared twice without supersedes, naming both files', async () => {
+    const message = await refusal(folder({ 'a.ts': file([declaration('p', 'false')]), 'b.ts': file([declaration('p')]) }));
+    expect(message).toContain('public.t.p is declared in a.ts and in b.ts');
+  });
+
+  it('refuses a supersedes entry that names nothing in another file (a typo would keep comparing the old one)', async () => {
+    const message = await refusal(folder({ 'a.ts': file([declaration('p')]), 'b.ts': file([declaration('p')], ['public.t.pp']) }));
+    expect(message).toContain('b.ts supersedes public.t.pp, which no other file');
+  });
+
+  it('refuses two files superseding the same declaration, and a supersedes that is not a list of names', async () => {
+    expect(await refusal(folder({ 'a.ts': file([declaration('p')]), 'b.ts': file([declaration('p')], ['public.t.p']), 'c.ts': file([], ['public.t.p']) }))).toContain('superseded by two files');
+    expect(await refusal(folder({ 'a.ts': file([declaration('p')]), 'b.ts': file([], 'public.t.p') }))).toContain('`supersedes` must be an array');
+    expect(await refusal(folder({ 'a.ts': file([declaration('p')]), 'b.ts': file([], ['p']) }))).toContain('`supersedes` must be an array');
+  });
+});
