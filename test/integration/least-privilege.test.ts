@@ -13,7 +13,6 @@ import { cleanEnv, parseJson, runCli, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
 import { migrate, tempDir } from '../helpers/courses.ts';
 import { createRole, type TestRole } from '../helpers/roles.ts';
-import { MIGRATION_NAMES } from '../helpers/migrations.ts';
 import { generateCourses } from '../../scripts/generate-courses.ts';
 import { withClient } from '../../src/db/scoped.ts';
 import { errorDocument, type ErrorDocument } from '../../src/output/errors.ts';
