@@ -1,31 +1,37 @@
 /**
  * Evaluation of issue 8 A and B on public projects: each migrations folder is run with its plain
- * tool and with dbkit on fresh databases of the server at DATABASE_URL (PostgreSQL 15 here), and
- * the results compared:
+ * tool and with dbkit on fresh databases of the server at DATABASE_URL (PostgreSQL 15 here), or on
+ * dbkit's embedded PostgreSQL 17 (`--embedded`, for a folder that needs a newer server), and the
+ * results compared (see `evaluate`):
  *   - the schema after apply is identical (history tables left out: each tool has its own);
- *   - dbkit adopts the history the plain tool wrote (status, then apply changes nothing else);
- *   - `rollback --all` stops exactly where the plain tool's down stops;
+ *   - dbkit adopts the history the plain tool wrote on a database it migrated part of the way
+ *     (status, apply, rollback --all, apply), keeping that history as the plain tool would;
+ *   - `rollback --all` stops exactly where the plain tool's down stops, at the same schema;
  *   - dbkit applies again to the same schema.
  * The repositories are read where `fetch` put them (a bare git directory) or from a checkout,
- * copied to a temporary folder, never into this repository.
+ * copied to a temporary folder, never into this repository. A Supabase project runs on stubs of the
+ * platform (plain.ts, stub-extensions.ts), removed afterwards.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx scripts/eval/adopt.ts \
  *     --project /work/.mirror/cardstack+boxel/repo:packages/postgres/migrations \
- *       --ignore-pattern '.*\.eslintrc\.js|package\.json' --migrations-table migrations \
+ *       --ignore-pattern '.*\.eslintrc\.js|package\.json' --migrations-table migrations --embedded \
  *     --project /work/.mirror/usebasejump+basejump/repo:supabase/migrations
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { withClient } from '../../src/db/scoped.ts';
 import { withDatabase } from '../../src/db/connect.ts';
-import { schemaSnapshot } from '../../src/db/fingerprint.ts';
-import { diffSnapshots, fingerprintOf, type SchemaSnapshot } from '../../src/core/fingerprint.ts';
+import { diffSnapshots } from '../../src/core/fingerprint.ts';
 import { folderFormatOf } from '../../src/migrations/files.ts';
-import { applySupabasePlain, createMissingRoles, dbkit, installSupabaseStubs, nodePgMigrate, supabaseFiles, type Run } from './plain.ts';
+import { applySupabasePlain, createMissingRoles, dbkit, installSupabaseStubs, nodePgMigrate, type Run } from './plain.ts';
+import { historyRows, materialise, migrationOf, parseReport, same, schemaOf, type HistoryTable } from './compare.ts';
+import { installStubExtensions, removeStubExtensions } from './stub-extensions.ts';
+import { writeShims } from './shims.ts';
 import { table } from '../bench/support.ts';
+
+const SUPABASE_TABLE = { schema: 'supabase_migrations', table: 'schema_migrations' } as const;
 
 interface Project {
   location: string;
@@ -35,6 +41,10 @@ interface Project {
   migrationsSchema: string;
   /** Run on dbkit's embedded PostgreSQL 17 instead of DATABASE_URL (a folder that needs a newer server). */
   embedded: boolean;
+  /** Other paths of the repository the migrations import (self-contained modules), copied beside the folder. */
+  also: string[];
+  /** A set of stand-ins (shims.ts) for application modules the migrations import. */
+  shims: string | null;
 }
 
 function parseArgs(argv: string[]): Project[] {
@@ -45,133 +55,135 @@ function parseArgs(argv: string[]): Project[] {
     if (arg === '--project' && value) {
       i += 1;
       const at = value.lastIndexOf(':');
-      projects.push({ location: value.slice(0, at), folder: value.slice(at + 1), ignorePattern: null, migrationsTable: 'pgmigrations', migrationsSchema: 'public', embedded: false });
+      projects.push({ location: value.slice(0, at), folder: value.slice(at + 1), ignorePattern: null, migrationsTable: 'pgmigrations', migrationsSchema: 'public', embedded: false, also: [], shims: null });
       continue;
     } else if (projects.length > 0 && value && arg === '--ignore-pattern') projects.at(-1)!.ignorePattern = value;
     else if (projects.length > 0 && value && arg === '--migrations-table') projects.at(-1)!.migrationsTable = value;
     else if (projects.length > 0 && value && arg === '--migrations-schema') projects.at(-1)!.migrationsSchema = value;
+    else if (projects.length > 0 && value && arg === '--also') projects.at(-1)!.also.push(value);
+    else if (projects.length > 0 && value && arg === '--shims') projects.at(-1)!.shims = value;
     else if (projects.length > 0 && arg === '--embedded') {
       projects.at(-1)!.embedded = true;
       continue;
-    } else throw new Error(`unexpected argument ${arg}; usage: --project <repository>:<migrations folder> [--ignore-pattern R] [--migrations-table T] ...`);
+    } else throw new Error(`unexpected argument ${arg}; usage: --project <repository>:<migrations folder> [--ignore-pattern R] [--migrations-table T] [--migrations-schema S] [--also <path>] [--shims <name>] [--embedded]`);
     i += 1;
   }
   if (projects.length === 0) throw new Error('give at least one --project <repository>:<migrations folder>');
   return projects;
 }
 
-/** The folder, copied out of the repository (a bare git directory from `fetch`, or a checkout). */
-function materialise(project: Project, into: string): string {
-  const bare = existsSync(path.join(project.location, 'HEAD')) && existsSync(path.join(project.location, 'objects'));
-  if (bare) {
-    const tar = execFileSync('git', ['--git-dir', project.location, 'archive', '--format=tar', 'HEAD', project.folder], { maxBuffer: 1 << 30 });
-    execFileSync('tar', ['-x', '-C', into], { input: tar });
-  } else {
-    cpSync(path.join(project.location, project.folder), path.join(into, project.folder), { recursive: true });
-  }
-  return path.join(into, project.folder);
+interface Row {
+  project: string;
+  migrations: string;
+  skipped: string;
+  plainApply: string;
+  dbkitApply: string;
+  schema: string;
+  adoption: string;
+  rollback: string;
+  again: string;
 }
 
-/** The schema without the tools' own bookkeeping (dbkit's schema, node-pg-migrate's table, supabase_migrations). */
-async function schemaOf(url: string, history: string): Promise<SchemaSnapshot> {
-  const snapshot = await withClient(url, {}, (c) => schemaSnapshot(c));
-  const own = (name: string) => name === history || name === `${history}_id_seq` || name.startsWith('supabase_migrations.');
-  return {
-    ...snapshot,
-    schemas: snapshot.schemas.filter((s) => s.name !== 'supabase_migrations'),
-    relations: snapshot.relations.filter((r) => !own(r.name)),
-    functions: snapshot.functions.filter((f) => !own(f.name)),
-    types: snapshot.types.filter((t) => !own(t.name)),
-  };
-}
+const firstError = (run: Run) => run.output.split('\n').find((l) => l.startsWith('error') || l.includes('"message"'))?.trim().slice(0, 140) ?? '';
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-const same = (a: SchemaSnapshot, b: SchemaSnapshot) => fingerprintOf(a).hash === fingerprintOf(b).hash;
-
-async function historyRows(url: string, project: Project, supabase: boolean): Promise<string[]> {
-  const sql = supabase
-    ? `SELECT version || ':' || coalesce(name, '') AS k FROM supabase_migrations.schema_migrations ORDER BY version`
-    : `SELECT name AS k FROM "${project.migrationsSchema}"."${project.migrationsTable}" ORDER BY run_on, id`;
-  return withClient(url, {}, async (c) => (await c.query<{ k: string }>(sql).catch(() => ({ rows: [] as { k: string }[] }))).rows.map((r) => r.k));
-}
-
-const parse = (run: Run): Record<string, unknown> => {
-  try {
-    return JSON.parse(run.output.slice(run.output.indexOf('{'), run.output.lastIndexOf('}') + 1)) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-};
-
-async function evaluate(project: Project, adminUrl: string, work: string): Promise<string[]> {
+/**
+ * One project, on four fresh databases:
+ *   plain  the plain tool applies every migration (the reference schema and history);
+ *   fresh  dbkit applies every migration;
+ *   adopt  the plain tool applies all but the last few, then dbkit status, apply (adopting what the
+ *          plain tool applied), rollback --all, apply: the schema and the plain tool's history are
+ *          compared with the plain tool's at each step, and after apply `node-pg-migrate up` must
+ *          find nothing to run;
+ *   down   the plain tool applies every migration, then reverts them all (where its down stops).
+ */
+async function evaluate(project: Project, adminUrl: string, work: string): Promise<Row> {
   const root = mkdtempSync(path.join(work, 'project-'));
-  const dir = materialise(project, root);
+  const dir = materialise(project.location, project.folder, root);
+  for (const extra of project.also) materialise(project.location, extra, root);
+  if (project.shims) writeShims(project.shims, root);
   const supabase = folderFormatOf(dir) === 'supabase';
-  const history = supabase ? 'supabase_migrations.schema_migrations' : `${project.migrationsSchema}.${project.migrationsTable}`;
-  const npmOpts = ['--migrations-dir', dir, '--migrations-table', project.migrationsTable, '--migrations-schema', project.migrationsSchema, ...(project.ignorePattern ? ['--ignore-pattern', project.ignorePattern] : [])];
-  const dbkitOpts = ['--migrations-dir', dir, '--migrations-table', project.migrationsTable, '--migrations-schema', project.migrationsSchema, ...(project.ignorePattern ? ['--ignore-pattern', project.ignorePattern] : [])];
+  const history: HistoryTable = supabase ? { kind: 'supabase', ...SUPABASE_TABLE } : { kind: 'node-pg-migrate', schema: project.migrationsSchema, table: project.migrationsTable };
+  const opts = ['--migrations-dir', dir, '--migrations-table', project.migrationsTable, '--migrations-schema', project.migrationsSchema, ...(project.ignorePattern ? ['--ignore-pattern', project.ignorePattern] : [])];
   const state = mkdtempSync(path.join(work, 'state-'));
-  const names = ['plain', 'dbkit', 'down'].map((n) => `eval_${n}_${randomBytes(3).toString('hex')}`);
-  const [plainUrl, dbkitUrl, downUrl] = names.map((n) => withDatabase(adminUrl, n)) as [string, string, string];
+  const names = ['plain', 'fresh', 'adopt', 'down'].map((n) => `eval_${n}_${randomBytes(3).toString('hex')}`);
+  const [plainUrl, freshUrl, adoptUrl, downUrl] = names.map((n) => withDatabase(adminUrl, n)) as [string, string, string, string];
   await withClient(adminUrl, {}, async (c) => {
     for (const n of names) await c.query(`CREATE DATABASE ${n}`);
   });
-  try {
-    if (supabase) for (const url of [plainUrl, dbkitUrl, downUrl]) await withClient(url, {}, installSupabaseStubs);
-    const label = `${path.basename(project.location.replace(/\/repo$/, ''))}:${project.folder}`;
-    const files = supabase ? supabaseFiles(dir).length : null;
-    // 1. The plain tool.
-    let plainMs: number;
-    let plainError: string | null = null;
+  const run = (url: string, args: string[]) => dbkit(url, [...args, '--json', ...opts], root, state);
+  const plainUp = async (url: string, count?: number) => {
     if (supabase) {
-      const results = await Promise.all([plainUrl, downUrl].map((u) => applySupabasePlain(u, dir)));
-      plainMs = results[0]!.ms;
-      plainError = results[0]!.error;
-    } else {
-      const results = await Promise.all([plainUrl, downUrl].map((u) => nodePgMigrate(u, ['up', ...npmOpts], root)));
-      plainMs = results[0]!.ms;
-      if (results[0]!.code !== 0) plainError = results[0]!.output.split('\n').filter(Boolean).slice(-3).join(' | ');
+      const r = await applySupabasePlain(url, dir, count);
+      return { ms: r.ms, error: r.error };
     }
-    const plainHistory = await historyRows(plainUrl, project, supabase);
+    const r = await nodePgMigrate(url, ['up', ...(count === undefined ? [] : [String(count)]), ...opts], root);
+    return { ms: r.ms, error: r.code === 0 ? null : r.output.split('\n').filter(Boolean).slice(-3).join(' | ') };
+  };
+  try {
+    if (supabase) for (const url of [plainUrl, freshUrl, adoptUrl, downUrl]) await withClient(url, {}, installSupabaseStubs);
+    const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).length;
+    // 1. The plain tool, everything.
+    const [plain] = await Promise.all([plainUp(plainUrl), plainUp(downUrl)]);
+    const reference = await schemaOf(plainUrl, history);
+    const plainHistory = await historyRows(plainUrl, history);
+    const total = plainHistory.length;
+    const row: Row = {
+      project: `${path.basename(project.location.replace(/\/repo$/, ''))}:${project.folder}`,
+      migrations: String(total),
+      skipped: `${files - total} of ${files} files`,
+      plainApply: plain.error ? `FAILED: ${plain.error.slice(0, 120)}` : `${total} in ${seconds(plain.ms)}`,
+      dbkitApply: '',
+      schema: '',
+      adoption: '',
+      rollback: '',
+      again: '',
+    };
     // 2. dbkit on a fresh database.
-    const apply = await dbkit(dbkitUrl, ['apply', '--json', ...dbkitOpts], root, state);
-    const applied = (parse(apply).migrations as { status: string }[] | undefined)?.filter((m) => m.status === 'applied').length ?? 0;
-    const [plainSchema, dbkitSchema] = [await schemaOf(plainUrl, history), await schemaOf(dbkitUrl, history)];
-    const identical = same(plainSchema, dbkitSchema);
-    // 3. Adoption of the plain tool's history.
-    const status = parse(await dbkit(plainUrl, ['status', '--json', ...dbkitOpts], root, state));
-    const adoptedInStatus = (status.applied as { adopted: unknown }[] | undefined)?.filter((a) => a.adopted).length ?? 0;
-    const adopt = await dbkit(plainUrl, ['apply', '--json', ...dbkitOpts], root, state);
-    const adoptReport = parse(adopt);
+    const fresh = await run(freshUrl, ['apply']);
+    const freshApplied = (parseReport(fresh).migrations as { status: string }[] | undefined)?.filter((m) => m.status === 'applied').length ?? 0;
+    row.dbkitApply = fresh.code === 0 ? `${freshApplied} in ${seconds(fresh.ms)}` : `exit ${fresh.code}: ${firstError(fresh)}`;
+    const freshSchema = await schemaOf(freshUrl, history);
+    row.schema = same(reference, freshSchema) ? 'identical' : `${diffSnapshots(reference, freshSchema).length} differences`;
+    if (supabase) row.schema += (await historyRows(freshUrl, history)).join() === plainHistory.join() ? ', history identical' : ', history DIFFERENT';
+    // 3. Adoption: the plain tool applied all but the last k.
+    const k = Math.min(10, Math.max(1, Math.floor(total / 4)));
+    await plainUp(adoptUrl, total - k);
+    const status = parseReport(await run(adoptUrl, ['status']));
+    const shownAdopted = (status.applied as { adopted: unknown }[] | undefined)?.filter((a) => a.adopted).length ?? 0;
+    const shownPending = (status.pending as unknown[] | undefined)?.length ?? 0;
+    const adopt = await run(adoptUrl, ['apply']);
+    const adoptReport = parseReport(adopt);
     const adopted = (adoptReport.adopted as string[] | undefined)?.length ?? 0;
-    const ranOnAdopt = (adoptReport.migrations as unknown[] | undefined)?.length ?? 0;
-    const untouched = same(plainSchema, await schemaOf(plainUrl, history)) && (await historyRows(plainUrl, project, supabase)).join() === plainHistory.join();
-    // 4. Where the plain tool's down stops, and where dbkit's rollback --all stops.
-    let plainStop: string;
-    if (supabase) plainStop = plainHistory.at(-1)?.split(':').join('_') ?? 'none';
-    else {
-      await nodePgMigrate(downUrl, ['down', String(plainHistory.length), '--no-single-transaction', ...npmOpts], root);
-      plainStop = (await historyRows(downUrl, project, supabase)).at(-1) ?? 'none (all reverted)';
+    const ran = (adoptReport.migrations as { status: string }[] | undefined)?.filter((m) => m.status === 'applied').length ?? 0;
+    const inStep = (await historyRows(adoptUrl, history)).join() === plainHistory.join();
+    const adoptSame = same(reference, await schemaOf(adoptUrl, history));
+    let plainAfter = '';
+    if (!supabase) {
+      const again = await nodePgMigrate(adoptUrl, ['up', ...opts], root);
+      plainAfter = again.code === 0 && /No migrations to run/.test(again.output) && (await historyRows(adoptUrl, history)).join() === plainHistory.join() ? '; node-pg-migrate up after it: nothing to run' : `; node-pg-migrate up after it: exit ${again.code}, ${again.output.split('\n').filter(Boolean).at(-1)}`;
     }
-    const rollback = await dbkit(dbkitUrl, ['rollback', '--all', '--yes', '--json', ...dbkitOpts], root, state);
+    row.adoption =
+      adopt.code === 0
+        ? `status ${shownAdopted} adopted + ${shownPending} pending; apply adopted ${adopted}, ran ${ran}; schema ${adoptSame ? 'identical' : 'DIFFERENT'}, history ${inStep ? 'in step' : 'NOT in step'}${plainAfter}`
+        : `status ${shownAdopted} adopted + ${shownPending} pending; apply exit ${adopt.code}: ${firstError(adopt)}`;
+    // 4. Where the plain tool's down stops, and where dbkit's rollback --all stops (on the adopted database).
+    if (!supabase) await nodePgMigrate(downUrl, ['down', String(total), '--no-single-transaction', ...opts], root);
+    const downHistory = supabase ? plainHistory : await historyRows(downUrl, history);
+    const plainStop = migrationOf(downHistory.at(-1), history);
+    const rollback = await run(adoptUrl, ['rollback', '--all', '--yes']);
     let dbkitStop = rollback.code === 0 ? 'none (all reverted)' : (/cannot revert ([^\s,:(]+)/.exec(rollback.output)?.[1] ?? `exit ${rollback.code}`);
-    if (rollback.code === 11) dbkitStop = (parse(rollback).applied as string[] | undefined)?.at(-1) ?? dbkitStop;
-    // dbkit refused before any change: revert what follows the irreversible one, as its hint says.
-    if (rollback.code === 7 && !supabase) await dbkit(dbkitUrl, ['rollback', '--to', dbkitStop, '--yes', ...dbkitOpts], root, state);
-    const stopSchemaSame = supabase ? same(await schemaOf(dbkitUrl, history), plainSchema) : same(await schemaOf(dbkitUrl, history), await schemaOf(downUrl, history));
+    if (rollback.code === 11) dbkitStop = (parseReport(rollback).applied as string[] | undefined)?.at(-1) ?? dbkitStop;
+    // dbkit refused before any change: revert what follows the one it cannot revert, as its hint says.
+    if (rollback.code === 7 && total > 0 && dbkitStop !== migrationOf(plainHistory.at(-1), history)) await run(adoptUrl, ['rollback', '--to', dbkitStop, '--yes']);
+    const stopSchema = same(await schemaOf(adoptUrl, history), supabase ? reference : await schemaOf(downUrl, history));
+    const stopHistory = (await historyRows(adoptUrl, history)).join() === downHistory.join();
+    row.rollback = `${plainStop} / ${dbkitStop}${plainStop === dbkitStop ? ' (same)' : ' (DIFFERENT)'}; schema there ${stopSchema ? 'identical' : 'DIFFERENT'}, history ${stopHistory ? 'identical' : 'DIFFERENT'}`;
     // 5. Apply again.
-    const again = await dbkit(dbkitUrl, ['apply', '--json', ...dbkitOpts], root, state);
-    const againSame = same(await schemaOf(dbkitUrl, history), plainSchema);
-    const diff = identical ? 0 : diffSnapshots(plainSchema, dbkitSchema).length;
-    return [
-      label,
-      String(files ?? plainHistory.length),
-      plainError ? `FAILED: ${plainError.slice(0, 120)}` : `${plainHistory.length} in ${(plainMs / 1000).toFixed(1)} s`,
-      apply.code === 0 ? `${applied} in ${(apply.ms / 1000).toFixed(1)} s` : `exit ${apply.code}: ${apply.output.split('\n').find((l) => l.startsWith('error') || l.includes('"message"'))?.slice(0, 140) ?? ''}`,
-      identical ? 'identical' : `${diff} differences`,
-      `${adoptedInStatus}/${plainHistory.length} shown, ${adopted}/${plainHistory.length} recorded, ${ranOnAdopt} run, ${untouched ? 'schema and history untouched' : 'CHANGED'}`,
-      `${plainStop} / ${dbkitStop}${plainStop === dbkitStop ? ' (same)' : ' (DIFFERENT)'}; schema there ${stopSchemaSame ? 'identical' : 'DIFFERENT'}`,
-      again.code === 0 && againSame ? 'identical' : `exit ${again.code}, ${againSame ? 'identical' : 'DIFFERENT'}`,
-    ];
+    const again = await run(adoptUrl, ['apply']);
+    const againSame = same(reference, await schemaOf(adoptUrl, history)) && (await historyRows(adoptUrl, history)).join() === plainHistory.join();
+    row.again = again.code === 0 && againSame ? 'schema and history identical' : `exit ${again.code}, ${againSame ? 'identical' : 'DIFFERENT'}`;
+    return row;
   } finally {
     await withClient(adminUrl, {}, async (c) => {
       for (const n of names) await c.query(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
@@ -189,8 +201,11 @@ async function main(): Promise<void> {
   const projects = parseArgs(process.argv.slice(2));
   const work = mkdtempSync(path.join(os.tmpdir(), 'dbkit-eval-'));
   mkdirSync(work, { recursive: true });
-  const createdRoles = projects.some((p) => p.folder.endsWith('supabase/migrations')) ? await createMissingRoles(adminUrl) : [];
-  const rows: string[][] = [];
+  const anySupabase = projects.some((p) => p.folder.endsWith('supabase/migrations'));
+  const createdRoles = anySupabase ? await createMissingRoles(adminUrl) : [];
+  // Extensions of the Supabase platform that the server lacks (pg_cron, pg_jsonschema, http), as stubs for this run.
+  const stubFiles = anySupabase ? await installStubExtensions(adminUrl) : [];
+  const rows: Row[] = [];
   const embeddedState = path.join(work, 'embedded');
   let embeddedUrl: string | null = null;
   try {
@@ -202,20 +217,35 @@ async function main(): Promise<void> {
         chmodSync(embeddedState, 0o755);
         await dbkit('', ['db', 'start'], work, embeddedState);
         embeddedUrl = withDatabase((await dbkit('', ['db', 'url', '--show-password'], work, embeddedState)).output.trim(), 'postgres');
+        if (anySupabase) {
+          await createMissingRoles(embeddedUrl); // a throw-away cluster: the roles go with it
+          stubFiles.push(...(await installStubExtensions(embeddedUrl)));
+        }
       }
       const row = await evaluate(project, project.embedded ? embeddedUrl! : adminUrl, work);
-      rows.push([`${row[0]}${project.embedded ? ' (PG 17)' : ' (PG 15)'}`, ...row.slice(1)]);
+      rows.push({ ...row, project: `${row.project}${project.embedded ? ' (PG 17)' : ' (PG 15)'}` });
     }
   } finally {
     if (embeddedUrl) await dbkit('', ['db', 'stop'], work, embeddedState);
+    removeStubExtensions(stubFiles);
     await withClient(adminUrl, {}, async (c) => {
       for (const role of createdRoles) await c.query(`DROP ROLE IF EXISTS ${role}`).catch((e: Error) => process.stderr.write(`could not drop role ${role}: ${e.message}\n`));
     });
     rmSync(work, { recursive: true, force: true });
   }
-  const header = ['project', 'migrations', 'plain tool applied', 'dbkit applied (fresh db)', 'schema after apply', 'adoption of the plain history', "down stops at: plain / dbkit rollback --all", 'dbkit apply again'];
-  for (const row of rows) process.stdout.write(`${header.map((h, i) => `${h.padEnd(44)} ${row[i]}`).join('\n')}\n\n`);
-  process.stdout.write(`${table(['project', 'migrations', 'schema', 'rollback stop'], rows.map((r) => [r[0]!, r[1]!, r[4]!, r[6]!.includes('(same)') ? 'same' : 'different']))}\n`);
+  const labels: Record<keyof Row, string> = {
+    project: 'project',
+    migrations: 'migrations',
+    skipped: 'files not run (ignored or skipped)',
+    plainApply: 'plain tool applied',
+    dbkitApply: 'dbkit applied (fresh database)',
+    schema: 'schema after apply',
+    adoption: 'adoption (plain tool applied all but the last few)',
+    rollback: 'rollback stops at: plain down / dbkit --all',
+    again: 'dbkit apply again',
+  };
+  for (const row of rows) process.stdout.write(`${(Object.keys(labels) as (keyof Row)[]).map((key) => `${labels[key].padEnd(52)} ${row[key]}`).join('\n')}\n\n`);
+  process.stdout.write(`${table(['project', 'migrations', 'schema', 'rollback stop'], rows.map((r) => [r.project, r.migrations, r.schema, r.rollback.includes('(same)') ? 'same' : 'different']))}\n`);
 }
 
 await main();

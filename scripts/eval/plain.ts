@@ -45,15 +45,15 @@ export function supabaseFiles(dir: string): string[] {
   return names.filter((e, i) => e.isFile() && !(i === 0 && supabaseSkipsAsInit(e.name)) && supabaseFileName(e.name) !== null).map((e) => e.name);
 }
 
-/** Applies Supabase migration files as psql -1 would, recording the history the CLI records. */
-export async function applySupabasePlain(url: string, dir: string): Promise<{ applied: number; ms: number; error: string | null }> {
+/** Applies Supabase migration files as psql -1 would (the first `count` of them), recording the history the CLI records. */
+export async function applySupabasePlain(url: string, dir: string, count = Infinity): Promise<{ applied: number; ms: number; error: string | null }> {
   await loadSqlParser();
   const started = performance.now();
   let applied = 0;
   const error = await withClient(url, {}, async (client) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS supabase_migrations; CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY);
       ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]; ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text`);
-    for (const file of supabaseFiles(dir)) {
+    for (const file of supabaseFiles(dir).slice(0, count)) {
       const text = readFileSync(path.join(dir, file), 'utf8');
       const { version, name } = supabaseFileName(file)!;
       await client.query('RESET ALL');
@@ -99,13 +99,19 @@ export async function installSupabaseStubs(client: pg.ClientBase): Promise<void>
     CREATE TABLE IF NOT EXISTS auth.users (id uuid PRIMARY KEY, email text, raw_user_meta_data jsonb, raw_app_meta_data jsonb, created_at timestamptz DEFAULT now());
     CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
     CREATE OR REPLACE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.role', true), '') $$;
+    CREATE OR REPLACE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.email', true), '') $$;
     CREATE OR REPLACE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $$;
     CREATE SCHEMA IF NOT EXISTS storage;
     CREATE TABLE IF NOT EXISTS storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid, public boolean DEFAULT false, created_at timestamptz DEFAULT now());
     CREATE TABLE IF NOT EXISTS storage.objects (id uuid PRIMARY KEY DEFAULT extensions.uuid_generate_v4(), bucket_id text REFERENCES storage.buckets, name text, owner uuid, metadata jsonb, created_at timestamptz DEFAULT now());
     CREATE OR REPLACE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$ SELECT (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1] $$;
     CREATE OR REPLACE FUNCTION storage.filename(name text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT (string_to_array(name, '/'))[array_length(string_to_array(name, '/'), 1)] $$;
+    CREATE TABLE IF NOT EXISTS storage.s3_multipart_uploads (id text PRIMARY KEY, bucket_id text REFERENCES storage.buckets, key text, created_at timestamptz DEFAULT now());
+    CREATE TABLE IF NOT EXISTS storage.s3_multipart_uploads_parts (id uuid PRIMARY KEY DEFAULT extensions.uuid_generate_v4(), upload_id text REFERENCES storage.s3_multipart_uploads ON DELETE CASCADE, part_number int, etag text);
     ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+    -- Database webhooks: a trigger function that would send the row over HTTP (the stub sends nothing).
+    CREATE SCHEMA IF NOT EXISTS supabase_functions;
+    CREATE OR REPLACE FUNCTION supabase_functions.http_request() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
     GRANT USAGE ON SCHEMA auth, storage, extensions TO anon, authenticated, service_role;
     -- Supabase puts the extensions schema on every session's search_path.
     DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = "$user", public, extensions', current_database()); END $$;`);
