@@ -88,11 +88,12 @@ export interface BlockingSession {
   client: string;
 }
 
+// Autovacuum workers are left out: CREATE DATABASE ... TEMPLATE cancels them itself, they never block it.
 export async function blockingSessions(client: pg.ClientBase, database: string): Promise<BlockingSession[]> {
   const { rows } = await client.query<BlockingSession>(
     `SELECT pid, coalesce(application_name, '') AS application, coalesce(usename, '') AS "user",
             CASE WHEN client_addr IS NULL THEN 'local socket' ELSE host(client_addr) || ':' || client_port END AS client
-       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() ORDER BY backend_start, pid`,
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM 'autovacuum worker' ORDER BY backend_start, pid`,
     [database],
   );
   return rows;

@@ -109,7 +109,7 @@ export interface SessionActivity {
 export async function otherSessions(client: pg.ClientBase, database: string): Promise<SessionActivity[]> {
   const { rows } = await client.query<SessionActivity>(
     `SELECT pid, coalesce(application_name, '') AS application, coalesce(usename, '') AS "user", coalesce(state, '') AS state
-       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() ORDER BY pid`,
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM 'autovacuum worker' ORDER BY pid`,
     [database],
   );
   return rows;
