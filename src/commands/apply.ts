@@ -16,6 +16,8 @@ import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigr
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type MigrationContext } from '../migrations/context.js';
 import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
+import { ALREADY_APPLIED, assertGuardable } from '../migrations/exactly-once.js';
+import { BACKUP_NEEDS_SESSION, BACKUP_SESSION_HINT, refuseThroughTransactionPooler, type PoolerFacts } from '../core/pooler.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import type { CheckResult } from '../core/validation.js';
@@ -33,7 +35,7 @@ export interface ApplyOptions {
   rehearse?: boolean;
 }
 
-export const MIGRATION_RESULT_STATUSES = ['applied', 'failed', 'skipped', 'planned'] as const;
+export const MIGRATION_RESULT_STATUSES = ['applied', 'already-applied', 'failed', 'skipped', 'planned'] as const;
 export type MigrationResultStatus = (typeof MIGRATION_RESULT_STATUSES)[number];
 
 export interface MigrationResult {
@@ -61,6 +63,8 @@ export interface ApplyReport {
   dryRun: boolean;
   database: { url: string; kind: DatabaseTarget['kind']; name: string };
   server: { version: string; versionNum: number };
+  /** What sits between dbkit and the server: direct, a session pooler or a transaction pooler, and how that was told. */
+  connection: PoolerFacts;
   applied: string[];
   pending: string[];
   /** Migrations applied without dbkit (no checksum yet): their checksum is recorded now. */
@@ -88,7 +92,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
     const rehearsal = options.rehearse && !options.dryRun ? await rehearseOn(config, target, { from: 'auto', traffic: false, onTarget: false, thresholds: config.rehearseFailOn }, reporter) : null;
-    const { client: probe, server } = await connectStep(target, reporter);
+    const { client: probe, server, pooler } = await connectStep(target, reporter);
     let step: Step;
     const report: ApplyReport = {
       command: 'apply',
@@ -96,6 +100,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       dryRun: options.dryRun,
       database: databaseFacts(target),
       server: { version: server.version, versionNum: server.versionNum },
+      connection: pooler,
       applied: [],
       pending: [],
       adoptedChecksums: [],
@@ -123,6 +128,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       try {
         context = await loadMigrationContext(config);
         if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+        if (backupPlan) refuseThroughTransactionPooler(pooler, `a ${backupPlan.strategy === 'template' ? 'template-copy' : 'pg_dump'} backup`, BACKUP_NEEDS_SESSION[backupPlan.strategy], BACKUP_SESSION_HINT);
         await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: context.migrations });
         // After the privilege check: linting reads what is pending from dbkit's tracking.
         report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);
@@ -146,7 +152,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
     }
     if (!options.backup) reporter.warn('--no-backup: applying WITHOUT a backup. If a migration damages data there is nothing to restore from.');
 
-    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter };
+    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter, pooler };
     step = reporter.step('lock');
     return withMigrationLock(
       target,
@@ -158,6 +164,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
         let plan = state.plan;
         try {
           assertRunnable(state, config);
+          assertGuardable(migrations, plan.pending.map((m) => m.name), pooler, 'dbkit apply');
         } catch (error) {
           step.fail();
           throw error;
@@ -208,10 +215,17 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
           names: plan.pending.map((m) => m.name),
           direction: 'up',
           lockTimeoutMs: config.lockTimeoutMs,
-          hooks: stepHooks(context, state, config),
+          lockWaitMs: config.lockWaitMs,
+          statementTimeoutMs: config.statementTimeoutMs,
+          hooks: stepHooks(context, state, config, pooler),
           backupId,
           onStart: (name) => steps.set(name, reporter.step(name)),
-          onFinish: (outcome) => (outcome.status === 'failed' ? steps.get(outcome.name)?.fail(failureLabel(outcome)) : steps.get(outcome.name)?.done()),
+          onFinish: (outcome) => {
+            const step = steps.get(outcome.name) ?? reporter.step(outcome.name);
+            if (outcome.status === 'failed') step.fail(failureLabel(outcome));
+            else if (outcome.status === 'already-applied') step.skip(ALREADY_APPLIED);
+            else step.done();
+          },
         });
         for (const outcome of outcomes) {
           if (outcome.status === 'failed' && outcome.error) {
@@ -220,7 +234,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
             report.error = errorDocument(outcome.error);
             report.migrations.push({ name: outcome.name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
           } else {
-            report.migrations.push({ name: outcome.name, status: 'applied', durationMs: outcome.durationMs });
+            report.migrations.push({ name: outcome.name, status: outcome.status === 'already-applied' ? 'already-applied' : 'applied', durationMs: outcome.durationMs });
           }
         }
         for (const migration of plan.pending.slice(outcomes.length)) {
@@ -228,7 +242,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
           reporter.step(migration.name).skip('skipped: an earlier migration failed');
         }
 
-        const applied = [...plan.applied, ...outcomes.filter((o) => o.status === 'applied').map((o) => o.name)];
+        const applied = [...plan.applied, ...outcomes.filter((o) => o.status === 'applied' || o.status === 'already-applied').map((o) => o.name)];
         report.applied = applied;
         report.validation = await validateApplied(session.client, config, applied, reporter);
         const validationFailed = report.validation.some((c) => !c.ok);
@@ -306,7 +320,10 @@ export function renderApplySummary(report: ApplyReport, reporter: Reporter): voi
   const applied = report.migrations.filter((m) => m.status === 'applied').length;
   const c = reporter.color;
   if (report.ok) {
-    const what = applied === 0 ? 'Nothing to apply: the database is up to date.' : `Applied ${applied} migration${applied === 1 ? '' : 's'} in ${formatDuration(report.durationMs)}.`;
+    const already = report.migrations.filter((m) => m.status === 'already-applied').length;
+    const what =
+      (applied === 0 ? 'Nothing to apply: the database is up to date.' : `Applied ${applied} migration${applied === 1 ? '' : 's'} in ${formatDuration(report.durationMs)}.`) +
+      (already > 0 ? ` ${already} ${ALREADY_APPLIED} meanwhile, not run again.` : '');
     reporter.info(c.green(what) + (report.backup ? ` Backup ${report.backup.id} taken first (dbkit restore ${report.backup.id} returns to it).` : ''));
   } else if (report.backup) {
     reporter.info(`Backup ${report.backup.id} was taken before any change.`);

@@ -15,6 +15,8 @@ import { runMigrationStep } from '../migrations/run.js';
 import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
+import { ALREADY_REVERTED, assertGuardable } from '../migrations/exactly-once.js';
+import { BACKUP_NEEDS_SESSION, BACKUP_SESSION_HINT, refuseThroughTransactionPooler } from '../core/pooler.js';
 import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
@@ -36,7 +38,7 @@ export interface RollbackOptions {
   yes: boolean;
 }
 
-export const ROLLBACK_RESULT_STATUSES = ['reverted', 'failed', 'skipped'] as const;
+export const ROLLBACK_RESULT_STATUSES = ['reverted', 'already-reverted', 'failed', 'skipped'] as const;
 export type RollbackResultStatus = (typeof ROLLBACK_RESULT_STATUSES)[number];
 
 export interface RollbackMigrationResult {
@@ -112,7 +114,7 @@ export function confirmationQuestion(target: DatabaseTarget, toRevert: readonly 
 export async function rollbackMigrations(config: ResolvedConfig, options: RollbackOptions, reporter: Reporter): Promise<RollbackReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
-    const { client: probe, server } = await connectStep(target, reporter);
+    const { client: probe, server, pooler } = await connectStep(target, reporter);
     let step: Step;
     const report: RollbackReport = {
       command: 'rollback',
@@ -147,6 +149,8 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       report.applied = rollback.applied;
       report.drift = state.plan.drift;
       if (options.backup && rollback.toRevert.length > 0) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+      if (backupPlan) refuseThroughTransactionPooler(pooler, `a ${backupPlan.strategy === 'template' ? 'template-copy' : 'pg_dump'} backup`, BACKUP_NEEDS_SESSION[backupPlan.strategy], BACKUP_SESSION_HINT);
+      assertGuardable(context.migrations, rollback.toRevert, pooler, 'dbkit rollback');
       if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backup: backupPlan, purpose: 'dbkit rollback' });
     } catch (error) {
       step.fail();
@@ -165,7 +169,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
     if (!options.backup) reporter.warn('--no-backup: rolling back WITHOUT a backup. If a down damages data there is nothing to restore from.');
     await confirm(confirmationQuestion(target, report.toRevert, options.backup), { yes: options.yes });
 
-    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter };
+    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter, pooler };
     step = reporter.step('lock');
     return withMigrationLock(target, lockOptions, async (session) => {
       step.done();
@@ -189,7 +193,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
         report.adopted = await adoptStep(session.client, context, state);
         step.done(`recorded ${state.plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} as applied, so that their downs can run`);
       }
-      const hooks = stepHooks(context, state, config);
+      const hooks = stepHooks(context, state, config, pooler);
       const migrations = context.migrations;
       const expectations = await loadExpectations(config.migrationsDir);
       let stopped = false;
@@ -201,7 +205,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
         }
         step = reporter.step(`revert ${name}`);
         const backupId = report.backup?.id ?? null;
-        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs, hooks, backupId });
+        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs, lockWaitMs: config.lockWaitMs, statementTimeoutMs: config.statementTimeoutMs, hooks, backupId });
         if (outcome.status === 'failed' && outcome.error) {
           stopped = true;
           const unrecorded = await recordPartialFailure(session.client, outcome, backupId);
@@ -209,6 +213,11 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
           report.error = errorDocument(outcome.error);
           report.migrations.push({ name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
           step.fail(outcome.transactional ? 'failed, rolled back: the database is exactly as it was before this down' : failureLabel(outcome));
+          continue;
+        }
+        if (outcome.status === 'already-reverted') {
+          report.migrations.push({ name, status: 'already-reverted', durationMs: outcome.durationMs });
+          step.skip(ALREADY_REVERTED);
           continue;
         }
         report.migrations.push({ name, status: 'reverted', durationMs: outcome.durationMs });

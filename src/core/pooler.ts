@@ -1,0 +1,131 @@
+/**
+ * What sits between dbkit and PostgreSQL, decided from what a probe saw (pure; the probe is
+ * db/pooler.ts). A transaction pooler (PgBouncer pool_mode=transaction, Supavisor on port 6543,
+ * RDS Proxy once pinned sessions are off) hands one server session to several clients between
+ * transactions: session-level state (advisory locks, SET, named prepared statements, temporary
+ * tables) is neither private nor kept. A session pooler gives each client one server session for
+ * as long as it is connected, which is what dbkit needs.
+ */
+
+import { DbkitError } from '../errors.js';
+
+export const CONNECTION_PATHS = ['direct', 'session-pooler', 'transaction-pooler'] as const;
+export type ConnectionPath = (typeof CONNECTION_PATHS)[number];
+
+export const POOLER_PRODUCTS = ['pgbouncer', 'supavisor', 'unknown'] as const;
+export type PoolerProduct = (typeof POOLER_PRODUCTS)[number];
+
+export interface PoolerProbe {
+  host: string;
+  port: number;
+  /** The process id the server announced at startup (BackendKeyData); a pooler sends its own. */
+  announcedPid: number | null;
+  /** pg_backend_pid() of the same connection, transaction after transaction. */
+  backendPids: number[];
+  /** pg_backend_pid() of a second connection opened while the first stayed connected; null: not opened. */
+  secondConnectionPid: number | null;
+  /** The connection with a statement_timeout startup parameter was refused as PgBouncer refuses it. */
+  rejectsStartupParameter: boolean | null;
+}
+
+export interface PoolerFacts {
+  path: ConnectionPath;
+  product: PoolerProduct | null;
+  /** How it was told, one short phrase each (for --json and the connect line). */
+  evidence: string[];
+}
+
+export const DIRECT: PoolerFacts = { path: 'direct', product: null, evidence: [] };
+
+const SUPABASE_POOLER_HOST = /\.pooler\.supabase\.com$/i;
+export const SUPAVISOR_TRANSACTION_PORT = 6543;
+
+export function classifyConnection(probe: PoolerProbe): PoolerFacts {
+  const evidence: string[] = [];
+  const supabaseHost = SUPABASE_POOLER_HOST.test(probe.host);
+  const pids = new Set(probe.backendPids);
+  const first = probe.backendPids[0] ?? null;
+  let transaction = false;
+  let pooled = false;
+  if (pids.size > 1) {
+    transaction = true;
+    evidence.push('the backend pid changed between transactions of one connection');
+  }
+  if (probe.secondConnectionPid !== null && first !== null && probe.secondConnectionPid === first) {
+    transaction = true;
+    evidence.push('a second connection was served by the same backend while the first stayed connected');
+  }
+  if (probe.announcedPid !== null && first !== null && probe.announcedPid !== first) {
+    pooled = true;
+    evidence.push(`the server process id announced at connect (${probe.announcedPid}) is not the backend's (${first})`);
+  }
+  if (probe.rejectsStartupParameter) {
+    pooled = true;
+    evidence.push('a statement_timeout startup parameter is refused ("unsupported startup parameter", PgBouncer)');
+  }
+  if (supabaseHost) {
+    pooled = true;
+    evidence.push(`the host is Supabase's pooler (Supavisor) on port ${probe.port}`);
+    if (probe.port === SUPAVISOR_TRANSACTION_PORT) transaction = true;
+  } else if (probe.port === SUPAVISOR_TRANSACTION_PORT && pooled) {
+    transaction = true;
+    evidence.push(`port ${SUPAVISOR_TRANSACTION_PORT} is the transaction-pooler port of Supavisor`);
+  }
+  if (!pooled && !transaction) return DIRECT;
+  const product: PoolerProduct = supabaseHost ? 'supavisor' : probe.rejectsStartupParameter ? 'pgbouncer' : 'unknown';
+  return { path: transaction ? 'transaction-pooler' : 'session-pooler', product, evidence };
+}
+
+export function describePooler(facts: PoolerFacts): string {
+  const name = facts.product === 'pgbouncer' ? 'PgBouncer' : facts.product === 'supavisor' ? 'Supavisor (Supabase pooler)' : 'a connection pooler';
+  switch (facts.path) {
+    case 'direct':
+      return 'direct connection';
+    case 'session-pooler':
+      return `${name} in session mode`;
+    case 'transaction-pooler':
+      return `${name} in transaction mode`;
+    default: {
+      const unreachable: never = facts.path;
+      return String(unreachable);
+    }
+  }
+}
+
+export const SESSION_URL_HINT =
+  'use the direct connection URL or a session-mode pooler URL for this command (Supabase: the session pooler on port 5432, or db.<project-ref>.supabase.co; PgBouncer: a pool with pool_mode = session). Nothing was changed.';
+
+/** The same, for apply and rollback, which can also go on without the backup. */
+export const BACKUP_SESSION_HINT = SESSION_URL_HINT.replace(' Nothing was changed.', ', or pass --no-backup (said loudly). Nothing was changed.');
+
+/** SQLSTATEs and messages by which a pooler (not the user's SQL or files) refused something. */
+const POOLER_SQLSTATES = new Set(['42P05', '26000', '08P01']);
+
+/**
+ * A failure caused by the connection path: a named prepared statement another client of the same
+ * server session prepared (42P05) or that the session that prepared it no longer serves (26000),
+ * PgBouncer's protocol errors (08P01) and its own messages.
+ */
+export function isPoolerError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && POOLER_SQLSTATES.has(code)) {
+    return code !== '26000' || /prepared statement/i.test(message);
+  }
+  return /pgbouncer|supavisor|unsupported startup parameter|prepared statement "dbkit_/i.test(message);
+}
+
+/**
+ * Refuses, before anything is done, what needs one server session throughout when the path is a
+ * transaction pooler. `what` names the need: "a template-copy backup", "dbkit restore".
+ */
+export function refuseThroughTransactionPooler(facts: PoolerFacts, what: string, why: string, hint = SESSION_URL_HINT): void {
+  if (facts.path !== 'transaction-pooler') return;
+  throw new DbkitError('PREFLIGHT_FAILED', `${what} cannot run through ${describePooler(facts)}: ${why}`, { hint });
+}
+
+/** Why each backup strategy needs one session: said in the refusal. */
+export const BACKUP_NEEDS_SESSION = {
+  template: 'the copy needs every connection to the database closed, and the pooler keeps its own server connections open',
+  pg_dump: 'pg_dump reads a snapshot that a transaction of dbkit keeps open on one server connection; with a pool of one it would wait for itself',
+} as const;

@@ -1,0 +1,156 @@
+/**
+ * dbkit through a real PgBouncer (transaction mode with pools of 1 and 5, session mode) in front
+ * of the external server: concurrent applies apply each migration exactly once, apply and
+ * rollback side by side keep tracking and schema in step, and what needs one session throughout
+ * refuses before doing anything.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cleanEnv, parseJson, runCli, type CliResult } from '../helpers/cli.ts';
+import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
+import { pgbouncerBinary, startPgBouncer, type PgBouncer, type PoolMode } from '../helpers/pgbouncer.ts';
+import type { ApplyReport } from '../../src/commands/apply.ts';
+import type { StatusReport } from '../../src/commands/status.ts';
+
+const external = testServers().find((s) => s.name === 'external');
+const available = external !== undefined && pgbouncerBinary() !== null;
+
+/** Every migration counts itself: run twice, a migration leaves two rows (and two tracking rows). */
+const FIXTURE: Record<string, string> = {
+  '001_counter.sql': `-- Up Migration
+CREATE TABLE IF NOT EXISTS public.counter (id serial PRIMARY KEY, migration text NOT NULL);
+INSERT INTO public.counter (migration) VALUES ('001');
+-- Down Migration
+DROP TABLE public.counter;
+`,
+  '002_slow.sql': `-- Up Migration
+SELECT pg_sleep(0.3);
+INSERT INTO public.counter (migration) VALUES ('002');
+-- Down Migration
+DELETE FROM public.counter WHERE migration = '002';
+`,
+  '003_more.sql': `-- Up Migration
+INSERT INTO public.counter (migration) VALUES ('003');
+-- Down Migration
+DELETE FROM public.counter WHERE migration = '003';
+`,
+};
+const NAMES = ['001_counter', '002_slow', '003_more'];
+
+function fixtureFolder(extra: Record<string, string> = {}): { dir: string; cleanup(): void } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'dbkit-pooler-'));
+  const dir = path.join(root, 'migrations');
+  mkdirSync(dir);
+  for (const [file, sql] of Object.entries({ ...FIXTURE, ...extra })) writeFileSync(path.join(dir, file), sql);
+  return { dir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+async function trackingCounts(url: string): Promise<Record<string, number>> {
+  const rows = await query<{ name: string; n: number }>(url, `SELECT name, count(*)::int AS n FROM dbkit.migrations GROUP BY name`);
+  return Object.fromEntries(rows.map((r) => [r.name, r.n]));
+}
+
+async function counterCounts(url: string): Promise<Record<string, number>> {
+  const exists = await query<{ ok: boolean }>(url, `SELECT to_regclass('public.counter') IS NOT NULL AS ok`);
+  if (!exists[0]?.ok) return {};
+  const rows = await query<{ migration: string; n: number }>(url, `SELECT migration, count(*)::int AS n FROM public.counter GROUP BY migration`);
+  return Object.fromEntries(rows.map((r) => [r.migration, r.n]));
+}
+
+const CONFIGS: { mode: PoolMode; poolSize: number }[] = [
+  { mode: 'transaction', poolSize: 1 },
+  { mode: 'transaction', poolSize: 5 },
+  { mode: 'session', poolSize: 5 },
+];
+
+describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$mode, default_pool_size=$poolSize', ({ mode, poolSize }) => {
+  let bouncer: PgBouncer;
+  let db: TestDatabase;
+  let folder: { dir: string; cleanup(): void };
+  let url: string;
+  const env = () => cleanEnv({ DBKIT_LOCK_WAIT: '60s' });
+  const cli = (args: string[], dir = folder.dir) => runCli([...args, '--db', url, '--migrations-dir', dir], { env: env() });
+
+  beforeAll(async () => {
+    bouncer = await startPgBouncer(external!.adminUrl, { mode, poolSize });
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+  });
+  beforeEach(async () => {
+    db = await createTestDatabase(external!, 'pool');
+    url = bouncer.urlFor(db.url);
+    folder = fixtureFolder();
+  });
+  afterEach(async () => {
+    folder.cleanup();
+    await db.drop();
+  });
+
+  it('five concurrent applies on an empty database apply each migration exactly once', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => cli(['apply', '--no-backup', '--json'])));
+    // First what matters: nothing ran twice (before the guard, a pool of one ran every migration twice or more).
+    expect(await counterCounts(db.url)).toEqual({ '001': 1, '002': 1, '003': 1 });
+    expect(await trackingCounts(db.url)).toEqual(Object.fromEntries(NAMES.map((n) => [n, 1])));
+    for (const r of results) expect(r.code, `${r.stderr}\n${r.stdout.slice(-3000)}`).toBe(0);
+    const reports = results.map((r) => parseJson<ApplyReport>(r));
+    // Each migration was run by exactly one of the five; the others skipped it or found nothing pending.
+    for (const name of NAMES) {
+      expect(reports.flatMap((r) => r.migrations).filter((m) => m.name === name && m.status === 'applied')).toHaveLength(1);
+    }
+    if (mode === 'transaction') for (const r of reports) expect(r.connection.path).toBe('transaction-pooler');
+    else for (const r of reports) expect(r.connection.path).toBe('session-pooler');
+    const skipped = reports.flatMap((r) => r.migrations).filter((m) => m.status === 'already-applied');
+    for (const r of results.filter((x) => x.stdout.includes('already-applied'))) expect(r.code).toBe(0);
+    expect(skipped.every((m) => NAMES.includes(m.name))).toBe(true);
+  });
+
+  it('apply and rollback side by side keep dbkit.migrations and the schema in step', async () => {
+    expect((await cli(['apply', '--no-backup'])).code).toBe(0);
+    const results: CliResult[] = await Promise.all([cli(['rollback', '--all', '--yes', '--no-backup', '--json']), cli(['apply', '--no-backup', '--json']), cli(['rollback', '--count', '2', '--yes', '--no-backup', '--json'])]);
+    // A run may refuse because the other one changed the state under it (exit 9); none may fail half-way.
+    for (const r of results) expect([0, 9], r.stderr + r.stdout).toContain(r.code);
+    const tracked = await trackingCounts(db.url);
+    for (const n of Object.values(tracked)) expect(n).toBe(1);
+    const counted = await counterCounts(db.url);
+    // A migration is tracked exactly when its row is there (001 owns the table).
+    for (const name of NAMES.slice(1)) expect(counted[name.slice(0, 3)] ?? 0, name).toBe(tracked[name] ?? 0);
+    expect(Object.keys(counted).length > 0).toBe(tracked['001_counter'] === 1);
+  });
+
+  it('status says what sits in between', async () => {
+    const result = await cli(['status', '--json']);
+    const report = parseJson<StatusReport>(result);
+    expect(report.connection.path).toBe(mode === 'transaction' ? 'transaction-pooler' : 'session-pooler');
+    expect(report.connection.product).toBe('pgbouncer');
+    const text = await cli(['status']);
+    expect(text.stdout).toContain(`PgBouncer in ${mode} mode`);
+  });
+
+  it.runIf(mode === 'transaction')('refuses a backup before doing anything (exit 7); --no-backup applies', async () => {
+    for (const strategy of ['template', 'pg_dump']) {
+      const result = await cli(['apply', '--backup-strategy', strategy]);
+      expect(result.code, result.stderr).toBe(7);
+      expect(result.stderr).toContain('PgBouncer in transaction mode');
+      expect(result.stderr).toMatch(/session-mode pooler URL|direct connection URL/);
+    }
+    // Nothing at all: not even dbkit's schema.
+    expect(await query(db.url, `SELECT 1 FROM pg_namespace WHERE nspname = 'dbkit'`)).toHaveLength(0);
+    expect(await query(db.url, `SELECT 1 FROM pg_database WHERE datname LIKE 'dbkit_bk_%' AND datname LIKE $1`, [`%${db.name.replace('dbkit_', '')}%`])).toHaveLength(0);
+  });
+
+  it.runIf(mode === 'transaction')('refuses a migration outside a transaction before running anything (exit 7)', async () => {
+    const withOutside = fixtureFolder({ '004_outside.js': `exports.up = (pgm) => { pgm.noTransaction(); pgm.sql("INSERT INTO public.counter (migration) VALUES ('004')"); };\nexports.down = (pgm) => { pgm.noTransaction(); pgm.sql("DELETE FROM public.counter WHERE migration = '004'"); };\n` });
+    try {
+      const result = await cli(['apply', '--no-backup'], withOutside.dir);
+      expect(result.code, result.stderr).toBe(7);
+      expect(result.stderr).toContain('004_outside');
+      expect(result.stderr).toContain('outside a transaction');
+      expect(await counterCounts(db.url)).toEqual({});
+    } finally {
+      withOutside.cleanup();
+    }
+  });
+});
