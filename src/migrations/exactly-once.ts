@@ -55,12 +55,18 @@ export interface GuardSettings {
  * follows sets them again). Outside a transaction (pgm.noTransaction()) the lock ends with the
  * statement and the check alone remains.
  */
-export function guardSql(migration: Pick<LoadedMigration, 'name'>, direction: Direction, settings: GuardSettings): string {
+export function guardSql(migration: Pick<LoadedMigration, 'name'>, direction: Direction, settings: GuardSettings, folder: readonly string[]): string {
   const [k1, k2] = guardKeyFor(settings.databaseName);
   const name = quoteLiteral(migration.name);
   const found = `EXISTS (SELECT 1 FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} WHERE name = ${name})`;
   const done = direction === 'up' ? found : `NOT ${found}`;
   const what = direction === 'up' ? 'already applied' : 'already reverted';
+  // An up runs on top of every earlier migration, a down under no later one: still so?
+  const at = folder.indexOf(migration.name);
+  const others = direction === 'up' ? folder.slice(0, Math.max(0, at)) : folder.slice(at + 1);
+  const tracked = `(SELECT count(*) FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} WHERE name = ANY(${others.length === 0 ? `'{}'::text[]` : `ARRAY[${others.map(quoteLiteral).join(', ')}]::text[]`}))`;
+  const moved = direction === 'up' ? `${tracked} <> ${others.length}` : `${tracked} > 0`;
+  const why = direction === 'up' ? 'an earlier migration is no longer applied' : 'a later migration is applied';
   return `DO $dbkit_guard$ BEGIN
   PERFORM set_config('lock_timeout', '${Math.round(settings.lockWaitMs)}', true);
   PERFORM pg_advisory_xact_lock(${k1}, ${k2});
@@ -70,11 +76,21 @@ export function guardSql(migration: Pick<LoadedMigration, 'name'>, direction: Di
   IF ${done} THEN
     RAISE EXCEPTION 'dbkit: % is ${what} by another session', ${name} USING ERRCODE = '${GUARD_SQLSTATE}';
   END IF;
+  IF ${moved} THEN
+    RAISE EXCEPTION 'dbkit: another session changed the applied migrations under this run: ${why}' USING ERRCODE = '${MOVED_SQLSTATE}';
+  END IF;
 END $dbkit_guard$;`;
 }
 
 export function isGuardSkip(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === GUARD_SQLSTATE;
+}
+
+/** Raised by the guard when the migrations around this one moved (another session reverted or applied them). */
+export const MOVED_SQLSTATE = 'DK002';
+
+export function isStateMoved(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === MOVED_SQLSTATE;
 }
 
 /** Whether the guard's wait for another dbkit's migration transaction ran out. */
@@ -92,11 +108,18 @@ export async function ensureTrackingGuarded(client: pg.ClientBase): Promise<void
   try {
     const [k1, k2] = guardKeyFor(await currentDatabase(client));
     await client.query(`SELECT pg_advisory_xact_lock(${k1}, ${k2})`);
-    const { rows } = await client.query<{ table: boolean; index: boolean }>(
-      `SELECT to_regclass('${TRACKING_SCHEMA}.${MIGRATIONS_TABLE}') IS NOT NULL AS "table", to_regclass('${TRACKING_SCHEMA}.${UNIQUE_NAME_INDEX}') IS NOT NULL AS "index"`,
+    const { rows } = await client.query<{ table: boolean; index: boolean; owner: boolean }>(
+      `SELECT t.oid IS NOT NULL AS "table", to_regclass('${TRACKING_SCHEMA}.${UNIQUE_NAME_INDEX}') IS NOT NULL AS "index",
+              coalesce(pg_has_role(current_user, t.relowner, 'USAGE'), false) AS owner
+         FROM (SELECT NULL) x LEFT JOIN pg_class t ON t.oid = to_regclass('${TRACKING_SCHEMA}.${MIGRATIONS_TABLE}')`,
     );
-    if (rows[0]?.table && !rows[0].index) await refuseDuplicates(client);
-    if (!rows[0]?.table || !rows[0].index) await client.query(TRACKING_DDL);
+    const state = rows[0]!;
+    if (!state.table) await client.query(TRACKING_DDL);
+    // Only the table's owner can add the index; for another role the guard alone stands until the owner runs dbkit.
+    else if (!state.index && state.owner) {
+      await refuseDuplicates(client);
+      await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${UNIQUE_NAME_INDEX} ON ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} (name)`);
+    }
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
@@ -111,7 +134,7 @@ async function refuseDuplicates(client: pg.ClientBase): Promise<void> {
   if (rows.length === 0) return;
   const list = rows.map((r) => `${r.name} (${r.count} rows)`).join(', ');
   throw new DbkitError('PREFLIGHT_FAILED', `${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} records ${rows.length === 1 ? 'a migration' : `${rows.length} migrations`} more than once: ${list}`, {
-    hint: `each ran more than once (concurrent runs through a transaction pooler before dbkit guarded against it): check that its effects are right, then keep one row each: DELETE FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} m USING ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} d WHERE m.name = d.name AND m.id > d.id; and run the command again. Nothing was changed.`,
+    hint: `each ran more than once (concurrent runs through a transaction pooler before dbkit guarded against it): check that its effects are right, then keep one row each: DELETE FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} m USING ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} d WHERE m.name = d.name AND m.id > d.id; and run the command again. No migration was run.`,
   });
 }
 

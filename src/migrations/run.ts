@@ -11,7 +11,7 @@ import { formatDuration } from '../core/duration.js';
 import { locateInStatement } from '../core/sql-position.js';
 import { invokeAction, renderMigration, type Direction, type LoadedMigration, type MigrationModule } from './load.js';
 import { forgetChecksumSql, readApplied, recordChecksumSql, MIGRATIONS_TABLE, TRACKING_SCHEMA } from './tracking.js';
-import { currentDatabase, ensureTrackingGuarded, guardSql, isGuardSkip, isGuardWait, type GuardSettings } from './exactly-once.js';
+import { currentDatabase, ensureTrackingGuarded, guardSql, isGuardSkip, isGuardWait, isStateMoved, type GuardSettings } from './exactly-once.js';
 import { MIGRATION_EXTENSIONS, runnerIgnorePattern, SQL_EXTENSION } from './files.js';
 import { checkSteps, describeControl, TRANSACTION_CONTROL_HINT } from './sql-guard.js';
 import { loadSqlParser } from '../core/sql-parse.js';
@@ -63,14 +63,14 @@ function guardBuilt(migration: LoadedMigration, direction: Direction, pgm: Migra
   return { transactional: pgm.isUsingTransaction(), ownStart, ownSteps: steps.length - ownStart };
 }
 
-function withBookkeeping(migration: LoadedMigration, hooks: StepHooks, guard: GuardSettings, onBuild: (name: string) => void, onBuilt: (built: Built) => void): MigrationModule {
+function withBookkeeping(migration: LoadedMigration, hooks: StepHooks, guard: GuardSettings, folder: readonly string[], onBuild: (name: string) => void, onBuilt: (built: Built) => void): MigrationModule {
   const { module, name, fileChecksum, sqlChecksum } = migration;
   const down = module.down;
   const run = async (pgm: MigrationBuilder, direction: Direction, own: () => Promise<void>, bookkeeping: string) => {
     onBuild(name);
     // The guard goes first, before any hook (a Supabase folder's RESET ALL comes after it), and
     // counts as one of the steps sent before the migration's own.
-    const before = [guardSql(migration, direction, guard), ...hooks.before(migration, direction)];
+    const before = [guardSql(migration, direction, guard, folder), ...hooks.before(migration, direction)];
     for (const statement of before) pgm.sql(statement);
     await own();
     onBuilt(guardBuilt(migration, direction, pgm, before.length));
@@ -184,6 +184,7 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
   await loadSqlParser();
   // Created (or given its unique name index) under the guard's lock: concurrent first runs do not race.
   await ensureTrackingGuarded(client);
+  const folder = options.migrations.map((m) => m.name);
   const guard: GuardSettings = {
     databaseName: await currentDatabase(client),
     lockWaitMs: options.lockWaitMs ?? 60_000,
@@ -213,14 +214,21 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
               paths.map((p) => {
                 const migration = byPath.get(p);
                 if (!migration) throw new Error(`${p} appeared after dbkit read the migrations folder`);
-                return { id: p, filePaths: [p], actions: withBookkeeping(migration, hooks, guard, onBuild, onBuilt) };
+                return { id: p, filePaths: [p], actions: withBookkeeping(migration, hooks, guard, folder, onBuild, onBuilt) };
               }),
           },
         ],
         logger: { debug: () => {}, info: log, warn: log, error: () => {} },
       });
       finishCurrent();
-      return outcomes;
+      if (queue.length === 0) return outcomes;
+      // The runner found less to do than planned: another session did some of it.
+      const before = queue.join();
+      queue = await replan(client, queue, null, direction, report);
+      if (queue.length > 0 && queue.join() === before) {
+        reportFailure(new Error(`node-pg-migrate found nothing to run where dbkit planned ${queue[0]}`));
+        return outcomes;
+      }
     } catch (error) {
       // The runner leaves an external client inside the failed transaction: end it.
       await client.query('ROLLBACK').catch(() => {});
@@ -235,6 +243,14 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
         const before = queue.join();
         queue = await replan(client, queue, null, direction, report);
         if (queue.join() !== before) continue;
+        const head = queue[0] ?? '';
+        current = null;
+        reportFailure(
+          new DbkitError('LOCK_BUSY', `${head}: another session changed the applied migrations under this run (${error.message.replace(/; nothing of it was run$/, '')})`, {
+            hint: `nothing of ${head} was run; run dbkit status, then re-run the command`,
+          }),
+        );
+        return outcomes;
       }
       reportFailure(error);
       return outcomes;
@@ -258,7 +274,11 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
     const described =
       error instanceof DbkitError
         ? error
-        : isGuardWait(error, recorder.lastStatement())
+        : isStateMoved(error)
+          ? new DbkitError('LOCK_BUSY', `${failed.name}: ${errorMessage(error).replace(/^dbkit: /, '')}`, {
+              hint: `nothing of ${failed.name} was run; run dbkit status, then re-run the command`,
+            })
+          : isGuardWait(error, recorder.lastStatement())
           ? new DbkitError('LOCK_BUSY', `${failed.name}: another dbkit session kept migrating this database for longer than --lock-wait (${formatDuration(guard.lockWaitMs)})`, {
               hint: `nothing of ${failed.name} was run; re-run when the other run has finished, or raise --lock-wait`,
             })
