@@ -9,6 +9,7 @@ import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { readApplied } from '../migrations/tracking.js';
 import { checkPrivileges, connectStep, withMigrationLock, type LockedSession } from '../migrations/session.js';
+import { BACKUP_NEEDS_SESSION, refuseThroughTransactionPooler } from '../core/pooler.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import { describePrune, type PruneResult } from '../backup/prune.js';
@@ -70,11 +71,12 @@ export interface BackupReport {
 export async function backupDatabase(config: ResolvedConfig, reporter: Reporter): Promise<BackupReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
-    const { client: probe, server } = await connectStep(target, reporter);
+    const { client: probe, server, pooler } = await connectStep(target, reporter);
     let step: Step = reporter.step('pre-flight');
     let plan: BackupPlan;
     try {
       plan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+      refuseThroughTransactionPooler(pooler, `dbkit backup (${plan.strategy === 'template' ? 'template copy' : 'pg_dump'})`, BACKUP_NEEDS_SESSION[plan.strategy]);
       await checkPrivileges(probe, server, { access: 'read', backup: plan, purpose: 'dbkit backup' });
       step.done(`backup by ${plan.strategy === 'pg_dump' ? `pg_dump ${plan.dump.version}` : 'template copy'}`);
     } catch (error) {

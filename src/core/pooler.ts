@@ -129,3 +129,31 @@ export const BACKUP_NEEDS_SESSION = {
   template: 'the copy needs every connection to the database closed, and the pooler keeps its own server connections open',
   pg_dump: 'pg_dump reads a snapshot that a transaction of dbkit keeps open on one server connection; with a pool of one it would wait for itself',
 } as const;
+
+type Queryable = { query: (...args: never[]) => unknown };
+
+/**
+ * The same client, its named prepared statements sent unnamed: through a transaction pooler a
+ * name prepared on one server session is missing on the next, or already taken by another client.
+ * An unnamed statement lives within one Parse/Bind/Execute, which a transaction pooler keeps together.
+ */
+export function withoutStatementNames<C extends Queryable>(client: C): C {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver);
+      return (config: unknown, ...rest: unknown[]) => {
+        const unnamed = typeof config === 'object' && config !== null && 'name' in config ? (({ name: _name, ...others }) => others)(config as { name?: unknown }) : config;
+        return (target.query as (...args: unknown[]) => unknown).call(target, unnamed, ...rest);
+      };
+    },
+  });
+}
+
+/** A pooler's refusal met mid-run (a path probing did not recognise): said as such, never as a problem of the user's files. */
+export function poolerFailure(error: unknown, what: string): DbkitError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new DbkitError('PREFLIGHT_FAILED', `${what}: the connection pooler between dbkit and the database refused a statement (${message.split('\n')[0]}); this is not a problem of your files`, {
+    hint: SESSION_URL_HINT.replace(' Nothing was changed.', ''),
+    cause: error,
+  });
+}

@@ -142,6 +142,26 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     expect(await query(db.url, `SELECT 1 FROM pg_database WHERE datname LIKE 'dbkit_bk_%' AND datname LIKE $1`, [`%${db.name.replace('dbkit_', '')}%`])).toHaveLength(0);
   });
 
+  it.runIf(mode === 'transaction')('dbkit backup and dbkit restore refuse before doing anything (exit 7)', async () => {
+    const backupDir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-pooler-backups-'));
+    try {
+      const benv = { ...env(), DBKIT_BACKUP_DIR: backupDir };
+      const refused = await runCli(['backup', '--db', url, '--backup-strategy', 'pg_dump'], { env: benv });
+      expect(refused.code, refused.stderr).toBe(7);
+      expect(refused.stderr).toContain('dbkit backup (pg_dump) cannot run through PgBouncer in transaction mode');
+      // A backup taken directly, restored through the pooler: refused, no database created.
+      const taken = await runCli(['backup', '--db', db.url, '--backup-strategy', 'pg_dump', '--json'], { env: benv });
+      expect(taken.code, taken.stderr).toBe(0);
+      const id = parseJson<{ backup: { id: string } }>(taken).backup.id;
+      const restore = await runCli(['restore', id, '--db', url, '--into', `${db.name}_r`, '--yes'], { env: benv });
+      expect(restore.code, restore.stderr).toBe(7);
+      expect(restore.stderr).toContain('dbkit restore cannot run through PgBouncer in transaction mode');
+      expect(await query(db.url, `SELECT 1 FROM pg_database WHERE datname = $1`, [`${db.name}_r`])).toHaveLength(0);
+    } finally {
+      rmSync(backupDir, { recursive: true, force: true });
+    }
+  });
+
   it.runIf(mode === 'transaction')('refuses a migration outside a transaction before running anything (exit 7)', async () => {
     const withOutside = fixtureFolder({ '004_outside.js': `exports.up = (pgm) => { pgm.noTransaction(); pgm.sql("INSERT INTO public.counter (migration) VALUES ('004')"); };\nexports.down = (pgm) => { pgm.noTransaction(); pgm.sql("DELETE FROM public.counter WHERE migration = '004'"); };\n` });
     try {
