@@ -92,11 +92,13 @@ export function describePooler(facts: PoolerFacts): string {
   }
 }
 
-export const SESSION_URL_HINT =
-  'use the direct connection URL or a session-mode pooler URL for this command (Supabase: the session pooler on port 5432, or db.<project-ref>.supabase.co; PgBouncer: a pool with pool_mode = session). Nothing was changed.';
+const USE_SESSION_URL =
+  'use the direct connection URL or a session-mode pooler URL for this command (Supabase: the session pooler on port 5432, or db.<project-ref>.supabase.co; PgBouncer: a pool with pool_mode = session)';
+
+export const SESSION_URL_HINT = `${USE_SESSION_URL}. Nothing was changed.`;
 
 /** The same, for apply and rollback, which can also go on without the backup. */
-export const BACKUP_SESSION_HINT = SESSION_URL_HINT.replace(' Nothing was changed.', ', or pass --no-backup (said loudly). Nothing was changed.');
+export const BACKUP_SESSION_HINT = `${USE_SESSION_URL}, or pass --no-backup (said loudly). Nothing was changed.`;
 
 /** SQLSTATEs and messages by which a pooler (not the user's SQL or files) refused something. */
 const POOLER_SQLSTATES = new Set(['42P05', '26000', '08P01']);
@@ -153,7 +155,7 @@ export function withoutStatementNames<C extends Queryable>(client: C): C {
 export function poolerFailure(error: unknown, what: string): DbkitError {
   const message = error instanceof Error ? error.message : String(error);
   return new DbkitError('PREFLIGHT_FAILED', `${what}: the connection pooler between dbkit and the database refused a statement (${message.split('\n')[0]}); this is not a problem of your files`, {
-    hint: SESSION_URL_HINT.replace(' Nothing was changed.', ''),
+    hint: `${USE_SESSION_URL}.`,
     cause: error,
   });
 }
