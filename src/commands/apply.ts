@@ -17,7 +17,7 @@ import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, 
 import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { ALREADY_APPLIED, assertGuardable } from '../migrations/exactly-once.js';
-import { BACKUP_NEEDS_SESSION, BACKUP_SESSION_HINT, refuseThroughTransactionPooler, type PoolerFacts } from '../core/pooler.js';
+import { BACKUP_SESSION_HINT, refuseBackupThroughPooler, type PoolerFacts } from '../core/pooler.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import type { CheckResult } from '../core/validation.js';
@@ -128,7 +128,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       try {
         context = await loadMigrationContext(config);
         if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-        if (backupPlan) refuseThroughTransactionPooler(pooler, `a ${backupPlan.strategy === 'template' ? 'template-copy' : 'pg_dump'} backup`, BACKUP_NEEDS_SESSION[backupPlan.strategy], BACKUP_SESSION_HINT);
+        if (backupPlan) refuseBackupThroughPooler(pooler, backupPlan.strategy, 'a backup', BACKUP_SESSION_HINT);
         await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: context.migrations });
         // After the privilege check: linting reads what is pending from dbkit's tracking.
         report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);

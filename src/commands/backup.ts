@@ -9,7 +9,7 @@ import type { Reporter, Step } from '../output/terminal.js';
 import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { readApplied } from '../migrations/tracking.js';
 import { checkPrivileges, connectStep, withMigrationLock, type LockedSession } from '../migrations/session.js';
-import { BACKUP_NEEDS_SESSION, refuseThroughTransactionPooler } from '../core/pooler.js';
+import { refuseBackupThroughPooler } from '../core/pooler.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
 import type { BackupManifest } from '../backup/manifest.js';
 import { describePrune, type PruneResult } from '../backup/prune.js';
@@ -76,7 +76,7 @@ export async function backupDatabase(config: ResolvedConfig, reporter: Reporter)
     let plan: BackupPlan;
     try {
       plan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-      refuseThroughTransactionPooler(pooler, `dbkit backup (${plan.strategy === 'template' ? 'template copy' : 'pg_dump'})`, BACKUP_NEEDS_SESSION[plan.strategy]);
+      refuseBackupThroughPooler(pooler, plan.strategy, 'dbkit backup');
       await checkPrivileges(probe, server, { access: 'read', backup: plan, purpose: 'dbkit backup' });
       step.done(`backup by ${plan.strategy === 'pg_dump' ? `pg_dump ${plan.dump.version}` : 'template copy'}`);
     } catch (error) {

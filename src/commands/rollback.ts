@@ -16,7 +16,7 @@ import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigr
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { ALREADY_REVERTED, assertGuardable } from '../migrations/exactly-once.js';
-import { BACKUP_NEEDS_SESSION, BACKUP_SESSION_HINT, refuseThroughTransactionPooler } from '../core/pooler.js';
+import { BACKUP_SESSION_HINT, refuseBackupThroughPooler } from '../core/pooler.js';
 import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
@@ -149,7 +149,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       report.applied = rollback.applied;
       report.drift = state.plan.drift;
       if (options.backup && rollback.toRevert.length > 0) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-      if (backupPlan) refuseThroughTransactionPooler(pooler, `a ${backupPlan.strategy === 'template' ? 'template-copy' : 'pg_dump'} backup`, BACKUP_NEEDS_SESSION[backupPlan.strategy], BACKUP_SESSION_HINT);
+      if (backupPlan) refuseBackupThroughPooler(pooler, backupPlan.strategy, 'a backup', BACKUP_SESSION_HINT);
       assertGuardable(context.migrations, rollback.toRevert, pooler, 'dbkit rollback');
       if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backup: backupPlan, purpose: 'dbkit rollback' });
     } catch (error) {

@@ -126,11 +126,22 @@ export function refuseThroughTransactionPooler(facts: PoolerFacts, what: string,
   throw new DbkitError('PREFLIGHT_FAILED', `${what} cannot run through ${describePooler(facts)}: ${why}`, { hint });
 }
 
-/** Why each backup strategy needs one session: said in the refusal. */
-export const BACKUP_NEEDS_SESSION = {
+/** Why each backup strategy cannot run through a pooler: said in the refusal. */
+const BACKUP_NEEDS = {
   template: 'the copy needs every connection to the database closed, and the pooler keeps its own server connections open',
   pg_dump: 'pg_dump reads a snapshot that a transaction of dbkit keeps open on one server connection; with a pool of one it would wait for itself',
 } as const;
+
+/**
+ * A template copy cannot be made through any pooler (its idle server connections keep the
+ * database busy); a pg_dump backup only not through a transaction pooler.
+ */
+export function refuseBackupThroughPooler(facts: PoolerFacts, strategy: keyof typeof BACKUP_NEEDS, what: string, hint = SESSION_URL_HINT): void {
+  if (facts.path === 'direct' || (strategy === 'pg_dump' && facts.path === 'session-pooler')) return;
+  const label = strategy === 'template' ? 'template copy' : 'pg_dump';
+  const also = strategy === 'template' && facts.path === 'session-pooler' ? ' (install a pg_dump at least as new as the server, DBKIT_PG_BIN, so that backups use pg_dump, which works here)' : '';
+  throw new DbkitError('PREFLIGHT_FAILED', `${what} (${label}) cannot run through ${describePooler(facts)}: ${BACKUP_NEEDS[strategy]}`, { hint: `${hint}${also}` });
+}
 
 type Queryable = { query: (...args: never[]) => unknown };
 

@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
@@ -102,6 +103,18 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     }
     if (mode === 'transaction') for (const r of reports) expect(r.connection.path).toBe('transaction-pooler');
     else for (const r of reports) expect(r.connection.path).toBe('session-pooler');
+    if (mode === 'transaction') {
+      // Nothing of dbkit stays on the server sessions the pooler hands to other clients: no lock, no setting.
+      expect(await query(db.url, `SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = $1`, [db.name])).toEqual([]);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query(`SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement, current_setting('client_connection_check_interval') AS check`);
+        expect(rows[0]).toEqual({ lock: '0', statement: '0', check: '0' });
+      } finally {
+        await client.end();
+      }
+    }
     const skipped = reports.flatMap((r) => r.migrations).filter((m) => m.status === 'already-applied');
     for (const r of results.filter((x) => x.stdout.includes('already-applied'))) expect(r.code).toBe(0);
     expect(skipped.every((m) => NAMES.includes(m.name))).toBe(true);
@@ -130,7 +143,7 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     expect(text.stdout).toContain(`PgBouncer in ${mode} mode`);
   });
 
-  it.runIf(mode === 'transaction')('refuses a backup before doing anything (exit 7); --no-backup applies', async () => {
+  it.runIf(mode === 'transaction')('refuses a backup by either strategy before doing anything (exit 7)', async () => {
     for (const strategy of ['template', 'pg_dump']) {
       const result = await cli(['apply', '--backup-strategy', strategy]);
       expect(result.code, result.stderr).toBe(7);
@@ -157,6 +170,37 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
       expect(restore.code, restore.stderr).toBe(7);
       expect(restore.stderr).toContain('dbkit restore cannot run through PgBouncer in transaction mode');
       expect(await query(db.url, `SELECT 1 FROM pg_database WHERE datname = $1`, [`${db.name}_r`])).toHaveLength(0);
+    } finally {
+      rmSync(backupDir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(mode === 'transaction')('--statement-timeout holds inside each migration through the pooler (SET LOCAL by the guard)', async () => {
+    const slow = fixtureFolder({ '004_sleeps.sql': `-- Up Migration\nSELECT pg_sleep(3);\n-- Down Migration\nSELECT 1;\n` });
+    try {
+      const started = Date.now();
+      const result = await runCli(['apply', '--no-backup', '--db', url, '--migrations-dir', slow.dir, '--statement-timeout', '500ms'], { env: env() });
+      expect(result.code, result.stderr).toBe(11);
+      expect(result.stderr).toMatch(/004_sleeps was cancelled \(statement_timeout/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(await trackingCounts(db.url)).toEqual({ '001_counter': 1, '002_slow': 1, '003_more': 1 });
+    } finally {
+      slow.cleanup();
+    }
+  });
+
+  it.runIf(mode === 'session')('a pg_dump backup works; a template copy refuses before doing anything (exit 7)', async () => {
+    const backupDir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-pooler-backups-'));
+    try {
+      const benv = { ...env(), DBKIT_BACKUP_DIR: backupDir };
+      const template = await runCli(['apply', '--db', url, '--migrations-dir', folder.dir, '--backup-strategy', 'template'], { env: benv });
+      expect(template.code, template.stderr).toBe(7);
+      expect(template.stderr).toContain('a backup (template copy) cannot run through PgBouncer in session mode');
+      expect(await query(db.url, `SELECT 1 FROM pg_namespace WHERE nspname = 'dbkit'`)).toHaveLength(0);
+      const dump = await runCli(['apply', '--db', url, '--migrations-dir', folder.dir, '--backup-strategy', 'pg_dump', '--json'], { env: benv });
+      expect(dump.code, dump.stderr).toBe(0);
+      expect(parseJson<ApplyReport>(dump).backup).toMatchObject({ strategy: 'pg_dump', verified: true });
+      expect(await counterCounts(db.url)).toEqual({ '001': 1, '002': 1, '003': 1 });
     } finally {
       rmSync(backupDir, { recursive: true, force: true });
     }
