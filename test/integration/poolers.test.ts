@@ -25,17 +25,20 @@ CREATE TABLE IF NOT EXISTS public.counter (id serial PRIMARY KEY, migration text
 INSERT INTO public.counter (migration) VALUES ('001');
 -- Down Migration
 DROP TABLE public.counter;
+INSERT INTO public.revert_log (migration) VALUES ('001');
 `,
   '002_slow.sql': `-- Up Migration
 SELECT pg_sleep(0.3);
 INSERT INTO public.counter (migration) VALUES ('002');
 -- Down Migration
 DELETE FROM public.counter WHERE migration = '002';
+INSERT INTO public.revert_log (migration) VALUES ('002');
 `,
   '003_more.sql': `-- Up Migration
 INSERT INTO public.counter (migration) VALUES ('003');
 -- Down Migration
 DELETE FROM public.counter WHERE migration = '003';
+INSERT INTO public.revert_log (migration) VALUES ('003');
 `,
 };
 const NAMES = ['001_counter', '002_slow', '003_more'];
@@ -82,6 +85,8 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
   });
   beforeEach(async () => {
     db = await createTestDatabase(external!, 'pool');
+    // Outside the migrations: every down that ran leaves a row here.
+    await query(db.url, 'CREATE TABLE public.revert_log (migration text NOT NULL)');
     url = bouncer.urlFor(db.url);
     folder = fixtureFolder();
   });
@@ -132,6 +137,16 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     // A migration is tracked exactly when its row is there (001 owns the table).
     for (const name of NAMES.slice(1)) expect(counted[name.slice(0, 3)] ?? 0, name).toBe(tracked[name] ?? 0);
     expect(Object.keys(counted).length > 0).toBe(tracked['001_counter'] === 1);
+  });
+
+  it('three concurrent rollbacks revert each migration exactly once', async () => {
+    expect((await cli(['apply', '--no-backup'])).code).toBe(0);
+    const results = await Promise.all(Array.from({ length: 3 }, () => cli(['rollback', '--all', '--yes', '--no-backup', '--json'])));
+    const reverts = await query<{ migration: string; n: number }>(db.url, 'SELECT migration, count(*)::int AS n FROM public.revert_log GROUP BY migration ORDER BY 1');
+    expect(reverts).toEqual([{ migration: '001', n: 1 }, { migration: '002', n: 1 }, { migration: '003', n: 1 }]);
+    expect(await trackingCounts(db.url)).toEqual({});
+    // The others found it done (already-reverted), refused as the state moved (9) or found nothing left (0).
+    for (const r of results) expect([0, 9], r.stderr + r.stdout.slice(-1500)).toContain(r.code);
   });
 
   it('status says what sits in between', async () => {
