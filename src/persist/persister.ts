@@ -238,10 +238,12 @@ export class CoursePersister {
 
   private async attempt<T>(exec: (client: pg.ClientBase) => Promise<Outcome<T>>, adapted = false): Promise<{ ok: true; value: T } | { ok: false; kind: FailureKind; message: string; sqlstate: string | null }> {
     let client: pg.PoolClient;
+    const pool = await this.poolOf();
     try {
-      client = await (await this.poolOf()).connect();
+      client = await pool.connect();
     } catch (error) {
-      if (!adapted && (await this.adaptToPooler(error))) return this.attempt(exec, true);
+      // A concurrent write may have adapted already (and ended the pool this one waited on): this one then just goes again.
+      if (!adapted && (pool !== this.pool || (isPoolerError(error) && (this.pooled || (await this.adaptToPooler(error)))))) return this.attempt(exec, true);
       return this.failureOf(error, 'connect');
     }
     let broken: Error | undefined;
@@ -250,7 +252,7 @@ export class CoursePersister {
       const outcome = await exec(this.pooled ? withoutStatementNames(client) : client);
       return outcome.ok ? outcome : { ok: false, kind: outcome.kind, message: outcome.message, sqlstate: null };
     } catch (error) {
-      poolerError = !adapted && !this.pooled && isPoolerError(error) ? error : undefined;
+      poolerError = !adapted && isPoolerError(error) ? error : undefined;
       const failure = this.failureOf(error, 'query');
       if (failure.kind !== 'rejected' || poolerError) broken = error instanceof Error ? error : new Error(String(error));
       if (!poolerError) return failure;

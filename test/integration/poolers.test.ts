@@ -185,6 +185,9 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
       expect(restore.code, restore.stderr).toBe(7);
       expect(restore.stderr).toContain('dbkit restore cannot run through PgBouncer in transaction mode');
       expect(await query(db.url, `SELECT 1 FROM pg_database WHERE datname = $1`, [`${db.name}_r`])).toHaveLength(0);
+      const rehearse = await runCli(['rehearse', '--db', url, '--migrations-dir', folder.dir], { env: benv });
+      expect(rehearse.code, rehearse.stderr).toBe(7);
+      expect(rehearse.stderr).toContain('dbkit rehearse cannot run through PgBouncer in transaction mode');
     } finally {
       rmSync(backupDir, { recursive: true, force: true });
     }
