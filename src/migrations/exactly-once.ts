@@ -67,7 +67,7 @@ export function guardSql(migration: Pick<LoadedMigration, 'name'>, direction: Di
   const tracked = `(SELECT count(*) FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} WHERE name = ANY(${others.length === 0 ? `'{}'::text[]` : `ARRAY[${others.map(quoteLiteral).join(', ')}]::text[]`}))`;
   const moved = direction === 'up' ? `${tracked} <> ${others.length}` : `${tracked} > 0`;
   const why = direction === 'up' ? 'an earlier migration is no longer applied' : 'a later migration is applied';
-  return `DO $dbkit_guard$ BEGIN
+  const body = `BEGIN
   PERFORM set_config('lock_timeout', '${Math.round(settings.lockWaitMs)}', true);
   PERFORM pg_advisory_xact_lock(${k1}, ${k2});
   PERFORM set_config('lock_timeout', '${Math.round(settings.lockTimeoutMs)}', true);
@@ -79,7 +79,11 @@ export function guardSql(migration: Pick<LoadedMigration, 'name'>, direction: Di
   IF ${moved} THEN
     RAISE EXCEPTION 'dbkit: another session changed the applied migrations under this run: ${why}' USING ERRCODE = '${MOVED_SQLSTATE}';
   END IF;
-END $dbkit_guard$;`;
+END`;
+  // A dollar-quote tag that no migration name inside the body can end early.
+  let tag = '$dbkit_guard$';
+  for (let n = 1; body.includes(tag); n += 1) tag = `$dbkit_guard_${n}$`;
+  return `DO ${tag} ${body} ${tag};`;
 }
 
 export function isGuardSkip(error: unknown): boolean {
@@ -95,7 +99,7 @@ export function isStateMoved(error: unknown): boolean {
 
 /** Whether the guard's wait for another dbkit's migration transaction ran out. */
 export function isGuardWait(error: unknown, lastStatement: string): boolean {
-  return (error as { code?: unknown } | null)?.code === '55P03' && lastStatement.startsWith('DO $dbkit_guard$');
+  return (error as { code?: unknown } | null)?.code === '55P03' && lastStatement.startsWith('DO $dbkit_guard');
 }
 
 /**
