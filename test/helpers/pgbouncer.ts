@@ -1,7 +1,8 @@
 /**
  * A private PgBouncer (the Debian package's binary) in front of a real PostgreSQL server, on a free
  * port, with its own ini and auth file in a temporary folder; stopped (and the folder removed)
- * by stop(). PgBouncer refuses to run as root: as root it runs as the postgres OS user.
+ * by stop(). PgBouncer refuses to run as root: as root it runs as the postgres OS user (spawned
+ * with that user's uid and gid, as src/embedded/server.ts runs initdb).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,15 +90,14 @@ export async function startPgBouncer(serverUrl: string, options: { mode: PoolMod
       '',
     ].join('\n'),
   );
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-    const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  // As root: the postgres OS user's ids, given to the child itself (so that stop() signals PgBouncer, not a wrapper).
+  let ids: { uid: number; gid: number } | null = null;
+  if (process.getuid?.() === 0) {
+    ids = { uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()) };
     chmodSync(dir, 0o755);
-    for (const f of ['', 'users.txt', 'pgbouncer.ini']) chownSync(path.join(dir, f), uid, gid);
+    for (const f of ['', 'users.txt', 'pgbouncer.ini']) chownSync(path.join(dir, f), ids.uid, ids.gid);
   }
-  const args = [path.join(dir, 'pgbouncer.ini')];
-  const child = asRoot ? spawn('runuser', ['-u', 'postgres', '--', binary, ...args], { stdio: 'ignore' }) : spawn(binary, args, { stdio: 'ignore' });
+  const child = spawn(binary, [path.join(dir, 'pgbouncer.ini')], { stdio: 'ignore', ...(ids ?? {}) });
   try {
     await waitForPort(port, child, logFile);
   } catch (error) {
@@ -119,7 +119,7 @@ export async function startPgBouncer(serverUrl: string, options: { mode: PoolMod
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
-        // SIGINT: PgBouncer's immediate shutdown (runuser passes it on).
+        // SIGINT: PgBouncer's immediate shutdown.
         child.kill('SIGINT');
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
