@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli, ROOT } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, withAdmin, type TestDatabase } from '../helpers/db.ts';
-import { copyMigrations } from '../helpers/migrations.ts';
+import { applySupabaseCompat } from '../helpers/migrations.ts';
 import { RULES } from '../../src/audit/rules/index.ts';
 import type { AuditReport } from '../../src/commands/rls-audit.ts';
 import { ERROR_CODES } from '../../src/errors.ts';
@@ -35,13 +35,7 @@ describe.each(testServers())('dbkit rls-audit on $name', (server) => {
     let emptyPolicies: string;
     beforeAll(async () => {
       db = await createTestDatabase(server, 'holes');
-      const compat = copyMigrations({ count: 1 });
-      try {
-        const applied = await runCli(['apply', '--db', db.url, '--no-backup', '--migrations-dir', compat.dir], { env: cleanEnv() });
-        expect(applied.code, applied.stderr).toBe(0);
-      } finally {
-        compat.cleanup();
-      }
+      await applySupabaseCompat(db.url);
       await query(db.url, FIXTURE);
       emptyPolicies = mkdtempSync(path.join(os.tmpdir(), 'dbkit-nopolicies-'));
       const result = await runCli(['rls-audit', '--db', db.url, '--json', '--policies-dir', emptyPolicies], { env: cleanEnv() });
