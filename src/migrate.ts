@@ -1,8 +1,8 @@
 /**
  * `dbkit/migrate`: what migrations, policy modules and expectation files import from dbkit.
- * Pure and light: loading it never loads commander, node-pg-migrate, pg or libpg-query (only calling
- * loadSqlParser() does), so a
- * migration folder can import it from the installed package (never from dbkit's src/).
+ * Pure and light: loading it never loads commander, node-pg-migrate, pg or libpg-query (only
+ * calling loadSqlParser() does), so a migration folder can import it from the installed package
+ * (never from dbkit's src/).
  *
  *   import type { MigrationBuilder } from 'node-pg-migrate';
  *   import { createPolicySql, dropPolicySql, type PolicyDefinition } from 'dbkit/migrate';
