@@ -47,6 +47,7 @@ export interface LintRun {
 export async function lintMigrations(migrations: readonly LoadedMigration[], config: ResolvedConfig, settings: LintSettings): Promise<LintRun> {
   const squawk = findSquawk(config.squawkBin);
   const run: LintRun = { squawk, migrations: [], notRendered: [] };
+  const rendered: { sql: MigrationSql; shown: string }[] = [];
   for (const m of migrations) {
     const shown = shownPath(config.cwd, m.path);
     let sql: MigrationSql;
@@ -59,8 +60,10 @@ export async function lintMigrations(migrations: readonly LoadedMigration[], con
       }
       throw new DbkitError('PREFLIGHT_FAILED', `${shown} fails while building its SQL: ${errorMessage(error).split('\n')[0]}`);
     }
-    run.migrations.push(await lintOne(squawk, sql, settings, shown));
+    rendered.push({ sql, shown });
   }
+  // One squawk process per migration, all at once: each is a short process start, not CPU work.
+  run.migrations = await Promise.all(rendered.map(({ sql, shown }) => lintOne(squawk, sql, settings, shown)));
   return run;
 }
 
