@@ -12,7 +12,7 @@ export const LINT_FAIL_ON = ['warning', 'error', 'never'] as const;
 export type LintFailOn = (typeof LINT_FAIL_ON)[number];
 
 /** apply's pre-flight: warn about findings, or refuse to apply (exit 7). */
-export const LINT_MODES = ['warn', 'block'] as const;
+export const LINT_MODES = ['warn', 'block', 'off'] as const;
 export type LintMode = (typeof LINT_MODES)[number];
 
 export const TRANSACTION_ASSUMPTIONS = ['auto', 'yes', 'no'] as const;

@@ -76,6 +76,7 @@ export function findingLine(f: LintFinding): string {
  * "block" refuses (PREFLIGHT_FAILED, before anything is changed). Returns the findings.
  */
 export async function lintBeforeApply(client: pg.ClientBase, context: MigrationContext, config: ResolvedConfig, serverVersionNum: number, reporter: Reporter): Promise<LintFinding[]> {
+  if (config.lint === 'off') return [];
   // Pending as apply plans it: what the folder's own tool applied (adopted) is not linted again.
   const pending = (await readState(client, context)).plan.pending;
   if (pending.length === 0) return [];
