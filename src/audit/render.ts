@@ -41,6 +41,7 @@ const GROUPS: { level: Level; title: string; mark: string }[] = [
 const SHORT: Record<(typeof OPERATIONS)[number], string> = {
   'select-own': 'sel-own', 'select-other': 'sel-other', 'select-published': 'sel-pub', 'insert-own': 'ins-own', 'insert-other': 'ins-other',
   'update-other': 'upd-other', 'delete-other': 'del-other', 'move-own': 'move', 'move-own-returning': 'move-ret', 'reference-other': 'ref-other',
+  'owner-takeover': 'owner', 'self-join': 'join', 'raise-role': 'role', 'definer-call': 'definer', 'storage-write': 'storage',
 };
 
 
@@ -97,7 +98,7 @@ function renderMatrix(report: AuditReport, reporter: Reporter, options: RenderOp
   }
   for (const x of cells.filter((y) => y.verdict !== 'ok')) {
     const paint = x.verdict === 'blocked' ? c.yellow : c.red;
-    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${printable(x.table)}: expected ${x.expected}, got ${x.actual} (${printable(x.detail)})`);
+    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${printable(x.table)}${x.target ? ` (${printable(x.target)})` : ''}: expected ${x.expected}, got ${x.actual} (${printable(x.detail)})`);
     reporter.info(`      ${c.dim('identities:')} ${x.identities.map(printable).join(' → ')}`);
     reporter.info(`      ${c.dim('fix:')} ${printable(x.fix)}`);
     // Every leak with the SQL that reproduces it; a blocked case or a probe error with --verbose.

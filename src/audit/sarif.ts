@@ -66,13 +66,13 @@ export function toSarif(input: { version: string; rules: readonly SarifRule[]; f
         results: [
           ...input.findings.map((f) => result(f.rule, f.level, `${f.message}. Fix: ${f.fix}${f.splinter ? ` (splinter: ${f.splinter})` : ''}`, f.object, f.objectType)),
           ...input.leaks.map((c) => {
-            const text = `${c.identities.join(' -> ')}: ${c.operation} on ${c.table}: expected ${c.expected}, got ${c.actual} (${c.detail}). Fix: ${c.fix}`;
+            const text = `${c.identities.join(' -> ')}: ${c.operation} on ${c.table}${c.target ? ` (${c.target})` : ''}: expected ${c.expected}, got ${c.actual} (${c.detail}). Fix: ${c.fix}`;
             // A fence longer than any backtick run in the SQL, so that names cannot close it.
             const fence = '`'.repeat(Math.max(3, ...[...c.reproduction.matchAll(/`+/g)].map((m) => m[0].length + 1)));
             return result(LEAK_RULE.id, 'error', text, c.table, 'table', {
-              fingerprint: `${LEAK_RULE.id}:${c.table}:${c.identity}:${c.operation}`,
+              fingerprint: `${LEAK_RULE.id}:${c.table}:${c.identity}:${c.operation}${c.target ? `:${c.target}` : ''}`,
               markdown: `${text.replace(/[\\`*_{}\[\]<>()#+\-.!|]/g, '\\$&')}\n\nReproduce (psql, rolled back):\n\n${fence}sql\n${c.reproduction}\n${fence}`,
-              properties: { identities: c.identities, operation: c.operation, table: c.table, expected: c.expected, actual: c.actual, reproduction: c.reproduction, fix: c.fix },
+              properties: { identities: c.identities, operation: c.operation, table: c.table, target: c.target ?? null, expected: c.expected, actual: c.actual, reproduction: c.reproduction, fix: c.fix },
             });
           }),
         ],
