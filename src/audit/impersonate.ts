@@ -202,9 +202,19 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
       case 'insert-other': {
         const tenant: Tenant = cell.operation === 'insert-own' ? tenantOf(cell.identity)! : otherOf(cell.identity);
         const parent = seeder.parentFor(table, tenant);
-        const insert = seeder.insertSql(table, tenant, { [parent.column]: parent.value });
-        statement = { kind: 'rows', sql: inlineParams(insert.sql, insert.params), targeted: 1 };
-        await client.query(insert.sql, insert.params);
+        // Invented values rotate (allowed values, enum labels): a clash with a seeded row's unique key is tried again with the next ones.
+        for (let attempt = 1; ; attempt += 1) {
+          const insert = seeder.insertSql(table, tenant, { [parent.column]: parent.value });
+          statement = { kind: 'rows', sql: inlineParams(insert.sql, insert.params), targeted: 1 };
+          await client.query('SAVEPOINT dbkit_insert');
+          try {
+            await client.query(insert.sql, insert.params);
+            break;
+          } catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT dbkit_insert');
+            if (pgErrorInfo(error)?.code !== '23505' || attempt >= 4) throw error;
+          }
+        }
         return done('allow', `row inserted into tenant ${tenant.toUpperCase()}`);
       }
       case 'update-other':

@@ -1,0 +1,427 @@
+/**
+ * What one policy expression says about how its table's rows reach a user: an owner column
+ * compared with auth.uid() (or the JWT's sub), a column pointing at a parent whose key a
+ * sub-select returns, or a column holding a group that a membership table links to the caller
+ * (EXISTS / IN / = ANY over it). Helper functions are read through their SQL bodies, with their
+ * parameters replaced by the call's arguments. Pure: the functions and tables come in as data.
+ */
+import { nodes, normalise, parseSql, convert, type Expr, type SelectExpr } from './expr.js';
+
+export interface InferFunction {
+  /** "schema.name" */
+  name: string;
+  /** Parameter names, in order ('' when unnamed). */
+  args: string[];
+  language: string;
+  body: string;
+}
+
+export interface InferTableShape {
+  table: string;
+  columns: string[];
+  /** Primary key columns. */
+  key: string[];
+  /** Single-column unique keys (the primary key's column when it is one). */
+  unique: string[];
+  foreignKeys: { columns: string[]; references: string; referencedColumns: string[] }[];
+}
+
+export interface MembershipGuess {
+  table: string;
+  groupColumn: string;
+  userColumn: string;
+  /** The role column the policy compares (or one named like a role), and the values it compares with. */
+  roleColumn: string | null;
+  roleCompared: string[];
+}
+
+export type PathCandidate =
+  | { kind: 'owner'; column: string; why: string }
+  | { kind: 'parent'; column: string; parent: string; parentKey: string; why: string }
+  | { kind: 'group'; column: string; membership: MembershipGuess; why: string };
+
+export interface PolicyFacts {
+  candidates: PathCandidate[];
+  /** Owner columns of other tables seen in sub-selects and helpers (e.g. minds.user_id in current_mind_id()). */
+  anchors: { table: string; column: string }[];
+  /** An OR branch (or a whole policy) that admits rows by constants only: a published row. */
+  published: Record<string, string | number | boolean> | null;
+  /** JWT claims other than sub the policy compares (tenancy by claim: not seeded). */
+  claims: string[];
+}
+
+export interface InferContext {
+  tables: ReadonlyMap<string, InferTableShape>;
+  functions: ReadonlyMap<string, InferFunction>;
+  /** View definitions (pg_get_viewdef, names qualified), read through like helpers: "schema.view" -> SELECT. */
+  views?: ReadonlyMap<string, string>;
+}
+
+const viewSelects = new Map<string, SelectExpr | null>();
+
+function viewSelect(name: string, ctx: InferContext): SelectExpr | null {
+  const def = ctx.views?.get(name);
+  if (!def) return null;
+  const cacheKey = `${name}\u0000${def}`;
+  if (!viewSelects.has(cacheKey)) {
+    let out: SelectExpr | null = null;
+    try {
+      const tree = parseSql(def) as { stmts: { stmt: Record<string, unknown> }[] };
+      const stmt = tree.stmts[0]?.stmt;
+      const e = stmt && 'SelectStmt' in stmt ? convert(stmt) : null;
+      out = e?.kind === 'sublink' ? e.select : null;
+    } catch {
+      out = null;
+    }
+    viewSelects.set(cacheKey, out);
+  }
+  return viewSelects.get(cacheKey)!;
+}
+
+const OUTER = '$outer';
+const strip = (e: Expr): Expr => (e.kind === 'cast' ? strip(e.arg) : e.kind === 'sublink' && e.type === 'EXPR' && !e.select.hasFrom && e.select.targets.length === 1 && !e.select.where ? strip(e.select.targets[0]!) : e);
+const callName = (e: Expr) => (e.kind === 'call' ? e.name.join('.') : '');
+
+/** Every column reference mapped through `f` (sub-selects included). */
+function mapColumns(e: Expr, f: (path: string[]) => Expr | null): Expr {
+  const m = (x: Expr) => mapColumns(x, f);
+  const sel = (s: SelectExpr): SelectExpr => ({ ...s, targets: s.targets.map(m), where: s.where && m(s.where), rest: s.rest.map(m) });
+  switch (e.kind) {
+    case 'column':
+      return f(e.path) ?? e;
+    case 'bool':
+      return { ...e, args: e.args.map(m) };
+    case 'not':
+    case 'nulltest':
+    case 'cast':
+      return { ...e, arg: m(e.arg) } as Expr;
+    case 'call':
+      return { ...e, args: e.args.map(m) };
+    case 'op':
+      return { ...e, left: e.left && m(e.left), right: e.right && m(e.right) };
+    case 'sublink':
+      return { ...e, test: e.test && m(e.test), select: sel(e.select) };
+    case 'list':
+      return { ...e, items: e.items.map(m) };
+    case 'other':
+      return { ...e, children: e.children.map(m) };
+    default:
+      return e;
+  }
+}
+
+/** Marks the policy's own columns: unqualified outside sub-selects, qualified by the table's name inside them. */
+export function markOuter(e: Expr, table: string, inside = false): Expr {
+  const name = table.split('.')[1]!;
+  const own = (path: string[]): Expr | null => {
+    if (!inside && path.length === 1 && !path[0]!.startsWith('$')) return { kind: 'column', path: [OUTER, path[0]!] };
+    if (path.length === 2 && path[0] === name) return { kind: 'column', path: [OUTER, path[1]!] };
+    if (path.length === 3 && `${path[0]}.${path[1]}` === table) return { kind: 'column', path: [OUTER, path[2]!] };
+    return null;
+  };
+  if (e.kind === 'sublink') {
+    return { ...e, test: e.test && markOuter(e.test, table, inside), select: { ...e.select, targets: e.select.targets.map((t) => markOuter(t, table, true)), where: e.select.where && markOuter(e.select.where, table, true), rest: e.select.rest } };
+  }
+  if (e.kind === 'column') return own(e.path) ?? e;
+  const sub = (x: Expr) => markOuter(x, table, inside);
+  switch (e.kind) {
+    case 'bool':
+      return { ...e, args: e.args.map(sub) };
+    case 'not':
+    case 'nulltest':
+    case 'cast':
+      return { ...e, arg: sub(e.arg) } as Expr;
+    case 'call':
+      return { ...e, args: e.args.map(sub) };
+    case 'op':
+      return { ...e, left: e.left && sub(e.left), right: e.right && sub(e.right) };
+    case 'list':
+      return { ...e, items: e.items.map(sub) };
+    case 'other':
+      return { ...e, children: e.children.map(sub) };
+    default:
+      return e;
+  }
+}
+
+const outerColumn = (e: Expr): string | null => {
+  const s = strip(e);
+  return s.kind === 'column' && s.path[0] === OUTER ? s.path[1]! : null;
+};
+
+/** auth.uid(), the JWT's sub (auth.jwt() ->> 'sub', the request.jwt.claim.sub setting), through casts. */
+function isUid(e: Expr, ctx: InferContext, depth: number): boolean {
+  const s = strip(e);
+  if (s.kind === 'call' && callName(s) === 'auth.uid') return true;
+  if (s.kind === 'call' && callName(s).endsWith('current_setting') && s.args[0]?.kind === 'const' && s.args[0].value === 'request.jwt.claim.sub') return true;
+  if (s.kind === 'op' && (s.op === '->>' || s.op === '->') && s.left && strip(s.left).kind === 'call' && callName(strip(s.left)) === 'auth.jwt' && s.right?.kind === 'const' && s.right.value === 'sub') return true;
+  if (s.kind === 'call' && depth < 4) {
+    const body = inline(s, ctx);
+    if (body && body.kind !== 'sublink') return isUid(body, ctx, depth + 1);
+  }
+  return false;
+}
+
+/** A JWT claim other than sub compared in the expression (auth.jwt() -> 'app_metadata' ->> 'org_id' ...). */
+function claimsOf(e: Expr): string[] {
+  const out: string[] = [];
+  for (const n of nodes(e)) {
+    if (n.kind === 'op' && (n.op === '->>' || n.op === '->') && n.left && strip(n.left).kind === 'call' && callName(strip(n.left)) === 'auth.jwt' && n.right?.kind === 'const' && n.right.value !== 'sub') out.push(String(n.right.value));
+  }
+  return out;
+}
+
+/** The body of a helper as an expression (no FROM: its one target) or a select (a sublink), its parameters replaced by `args`. */
+export function inline(call: Extract<Expr, { kind: 'call' }>, ctx: InferContext): Expr | null {
+  const fn = ctx.functions.get(call.name.join('.'));
+  if (!fn) return null;
+  const select = bodySelect(fn);
+  if (!select) return null;
+  const short = fn.name.split('.')[1]!;
+  const arg = (i: number): Expr => call.args[i] ?? { kind: 'const', value: null };
+  const replaced = mapColumns(select, (path) => {
+    const p = path.length === 1 ? path[0]! : path.length === 2 && path[0] === short ? path[1]! : null;
+    if (p === null) return null;
+    const byNumber = /^\$(\d+)$/.exec(p);
+    if (byNumber) return arg(Number(byNumber[1]) - 1);
+    const i = fn.args.indexOf(p);
+    return i >= 0 ? arg(i) : null;
+  });
+  if (replaced.kind === 'sublink' && !replaced.select.hasFrom && replaced.select.targets.length === 1 && !replaced.select.where) return replaced.select.targets[0]!;
+  return replaced;
+}
+
+const bodies = new Map<string, Expr | null>();
+
+function bodySelect(fn: InferFunction): Expr | null {
+  const cacheKey = `${fn.name}\u0000${fn.body}`;
+  if (bodies.has(cacheKey)) return bodies.get(cacheKey)!;
+  let text: string | null = fn.body;
+  if (fn.language === 'plpgsql') {
+    // PL/pgSQL is not parsed (the WASM build has no PL/pgSQL parser): its first RETURN or SELECT, when it is plain SQL.
+    const ret = /\breturn\s+(?!query\b|next\b|new\b|null\b)([\s\S]*?);/i.exec(fn.body);
+    const query = /\b(?:return\s+query\s+)?(select\b[\s\S]*?);/i.exec(fn.body);
+    text = ret ? `SELECT ${ret[1]}` : query ? query[1]!.replace(/\binto\s+(strict\s+)?[a-z_][a-z0-9_]*(\s*,\s*[a-z_][a-z0-9_]*)*/i, '') : null;
+  } else if (fn.language !== 'sql') text = null;
+  let out: Expr | null = null;
+  if (text) {
+    try {
+      const tree = parseSql(text) as { stmts: { stmt: Record<string, unknown> }[] };
+      const stmt = tree.stmts[0]?.stmt;
+      if (stmt && 'SelectStmt' in stmt) out = convert(stmt);
+    } catch {
+      out = null;
+    }
+  }
+  bodies.set(cacheKey, out);
+  return out;
+}
+
+/** The FROM tables of a select, by the name its columns use (alias, else table name). */
+function sources(s: SelectExpr): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of s.rest) {
+    for (const n of nodes(r)) {
+      if (n.kind !== 'other' || !n.relation) continue;
+      const table = `${n.relation.schema ?? 'public'}.${n.relation.name}`;
+      out.set(n.relation.alias ?? n.relation.name, table);
+    }
+  }
+  return out;
+}
+
+/** A column of the select's FROM tables: [alias, column] or an unqualified column of its only table. */
+function innerColumn(e: Expr, from: Map<string, string>): { table: string; column: string } | null {
+  const s = strip(e);
+  if (s.kind !== 'column') return null;
+  if (s.path.length === 2 && from.has(s.path[0]!)) return { table: from.get(s.path[0]!)!, column: s.path[1]! };
+  if (s.path.length === 1 && from.size === 1 && !s.path[0]!.startsWith('$')) return { table: [...from.values()][0]!, column: s.path[0]! };
+  return null;
+}
+
+const conjuncts = (e: Expr | null): Expr[] => (!e ? [] : e.kind === 'bool' && e.op === 'and' ? e.args.flatMap(conjuncts) : [e]);
+
+/** The select a sub-expression stands for: a sub-select with FROM, or a helper whose body is one. */
+function selectOf(e: Expr, ctx: InferContext, depth = 0): SelectExpr | null {
+  if (depth > 4) return null;
+  const s = e.kind === 'cast' ? strip(e) : e;
+  if (s.kind === 'sublink') {
+    if (s.select.hasFrom) return s.select;
+    if (s.select.targets.length === 1) return selectOf(s.select.targets[0]!, ctx, depth + 1);
+    return null;
+  }
+  if (s.kind === 'call') {
+    const body = inline(s, ctx);
+    return body ? selectOf(body, ctx, depth + 1) : null;
+  }
+  return null;
+}
+
+interface Link {
+  table: string;
+  column: string;
+  userColumn: string | null;
+  roleColumn: string | null;
+  roleCompared: string[];
+}
+
+/** What a sub-select returns (`target`, or the column correlated with the outer row) and how it filters by user and role. */
+function linkOf(select: SelectExpr, target: Expr | null, ctx: InferContext, depth = 0): Link | null {
+  const from = sources(select);
+  const col = target ? innerColumn(target, from) : null;
+  if (!col) return null;
+  // A view in FROM (a caller view such as private.caller_projects): follow its definition to the table.
+  const view = depth < 4 ? viewSelect(col.table, ctx) : null;
+  if (view) {
+    const inner = view.targets.find((t) => {
+      const s = strip(t);
+      return s.kind === 'column' && s.path[s.path.length - 1] === col.column;
+    }) ?? (view.targets.length === 1 ? view.targets[0]! : null);
+    return inner ? linkOf(view, inner, ctx, depth + 1) : null;
+  }
+  let userColumn: string | null = null;
+  let roleColumn: string | null = null;
+  const roleCompared: string[] = [];
+  for (const atom of conjuncts(select.where)) {
+    for (const n of nodes(atom)) {
+      if (n.kind !== 'op' || !n.left || !n.right || n.op !== '=') continue;
+      const l = innerColumn(n.left, from);
+      const r = innerColumn(n.right, from);
+      if (l?.table === col.table && isUid(n.right, ctx, 0)) userColumn = l.column;
+      else if (r?.table === col.table && isUid(n.left, ctx, 0)) userColumn = r.column;
+      else if (l?.table === col.table && /role/i.test(l.column)) {
+        roleColumn = l.column;
+        for (const c of nodes(n.right)) if (c.kind === 'const' && typeof c.value === 'string') roleCompared.push(c.value);
+      }
+    }
+  }
+  return { table: col.table, column: col.column, userColumn, roleColumn, roleCompared };
+}
+
+function candidateOf(column: string, link: Link, ctx: InferContext, why: string, anchors: PolicyFacts['anchors']): PathCandidate | null {
+  const shape = ctx.tables.get(link.table);
+  if (!shape) return null;
+  const isKey = shape.unique.includes(link.column);
+  if (isKey) {
+    if (link.userColumn) anchors.push({ table: link.table, column: link.userColumn });
+    return { kind: 'parent', column, parent: link.table, parentKey: link.column, why };
+  }
+  if (!link.userColumn) return null;
+  const roleColumn = link.roleColumn ?? shape.columns.find((c) => /(^|_)role$/.test(c)) ?? null;
+  return { kind: 'group', column, membership: { table: link.table, groupColumn: link.column, userColumn: link.userColumn, roleColumn, roleCompared: link.roleColumn ? link.roleCompared : [] }, why };
+}
+
+function visit(e: Expr, ctx: InferContext, facts: PolicyFacts, depth: number): void {
+  if (depth > 5) return;
+  switch (e.kind) {
+    case 'bool':
+      for (const a of e.args) visit(a, ctx, facts, depth);
+      return;
+    case 'op': {
+      if (!e.left || !e.right) return;
+      if (e.op === '=' && (e.form === 'op' || e.form === 'op_any')) {
+        for (const [a, b] of [[e.left, e.right], [e.right, e.left]] as const) {
+          const c = outerColumn(a);
+          if (!c) continue;
+          if (e.form === 'op' && isUid(b, ctx, 0)) {
+            facts.candidates.push({ kind: 'owner', column: c, why: `${c} = auth.uid()` });
+            return;
+          }
+          const select = selectOf(b, ctx);
+          if (select) {
+            const link = linkOf(select, select.targets[0] ?? null, ctx);
+            const cand = link && candidateOf(c, link, ctx, `${c} ${e.form === 'op_any' ? '= ANY' : '='} (SELECT ${link.column} FROM ${link.table}${link.userColumn ? ` WHERE ${link.userColumn} = auth.uid()` : ''})`, facts.anchors);
+            if (cand) facts.candidates.push(cand);
+            return;
+          }
+        }
+      }
+      // has_role(x) = true
+      for (const side of [e.left, e.right]) if (strip(side).kind === 'call') visit(strip(side), ctx, facts, depth + 1);
+      return;
+    }
+    case 'sublink': {
+      if (e.type === 'ANY' && e.test) {
+        const c = outerColumn(e.test);
+        const select = selectOf(e, ctx);
+        const link = c && select ? linkOf(select, select.targets[0] ?? null, ctx) : null;
+        const cand = c && link && candidateOf(c, link, ctx, `${c} IN (SELECT ${link.column} FROM ${link.table}${link.userColumn ? ` WHERE ${link.userColumn} = auth.uid()` : ''})`, facts.anchors);
+        if (cand) facts.candidates.push(cand);
+        return;
+      }
+      if (e.type === 'EXISTS') {
+        const from = sources(e.select);
+        for (const atom of conjuncts(e.select.where)) {
+          if (atom.kind !== 'op' || atom.op !== '=' || !atom.left || !atom.right) continue;
+          for (const [a, b] of [[atom.left, atom.right], [atom.right, atom.left]] as const) {
+            const c = outerColumn(b);
+            if (!c || !innerColumn(a, from)) continue;
+            const link = linkOf(e.select, a, ctx);
+            const cand = link && candidateOf(c, link, ctx, `EXISTS (SELECT FROM ${link.table} WHERE ${link.column} = ${c}${link.userColumn ? ` AND ${link.userColumn} = auth.uid()` : ''})`, facts.anchors);
+            if (cand) {
+              facts.candidates.push(cand);
+              return;
+            }
+          }
+        }
+        return;
+      }
+      if (e.type === 'EXPR' && !e.select.hasFrom && e.select.targets.length === 1) visit(e.select.targets[0]!, ctx, facts, depth + 1);
+      return;
+    }
+    case 'call': {
+      const body = inline(e, ctx);
+      if (body) visit(body.kind === 'sublink' && body.type === 'SELECT' ? { ...body, type: 'EXISTS' } : body, ctx, facts, depth + 1);
+      return;
+    }
+    case 'cast':
+      visit(e.arg, ctx, facts, depth);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Constants only (col = const, a boolean column, IS NULL): the values that make a row readable to anyone the policy admits. */
+function publishedValues(e: Expr): Record<string, string | number | boolean> | null {
+  const values: Record<string, string | number | boolean> = {};
+  for (const atom of conjuncts(e)) {
+    const s = strip(atom);
+    if (s.kind === 'nulltest') continue;
+    const col = outerColumn(s);
+    if (col) {
+      values[col] = true;
+      continue;
+    }
+    if (s.kind === 'op' && s.op === '=' && s.form === 'op' && s.left && s.right) {
+      const c = outerColumn(s.left) ?? outerColumn(s.right);
+      const k = strip(outerColumn(s.left) ? s.right : s.left);
+      if (c && k.kind === 'const' && k.value !== null) {
+        values[c] = k.value;
+        continue;
+      }
+    }
+    return null;
+  }
+  return Object.keys(values).length > 0 ? values : null;
+}
+
+export function analysePolicy(expression: string | null, table: string, ctx: InferContext, parse: (text: string) => Expr): PolicyFacts {
+  const facts: PolicyFacts = { candidates: [], anchors: [], published: null, claims: [] };
+  if (!expression) return facts;
+  let tree: Expr;
+  try {
+    tree = markOuter(normalise(parse(expression)), table);
+  } catch {
+    return facts;
+  }
+  facts.claims = claimsOf(tree);
+  const branches = tree.kind === 'bool' && tree.op === 'or' ? tree.args : [tree];
+  for (const branch of branches) {
+    const before = facts.candidates.length;
+    visit(branch, ctx, facts, 0);
+    if (facts.candidates.length === before && !facts.published && ![...nodes(branch)].some((n) => isUid(n, ctx, 0))) facts.published = publishedValues(branch);
+  }
+  return facts;
+}
+
