@@ -226,7 +226,17 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
           : `DELETE FROM ${rel} WHERE ctid = ANY($1::tid[])`;
         const where = recorder.match(table, aimed);
         statement = { kind: 'rows', sql: cell.operation === 'update-other' ? `UPDATE ${rel} SET ${quoteIdent(via)} = ${quoteIdent(via)} WHERE ${where}` : `DELETE FROM ${rel} WHERE ${where}`, targeted: aimed.length };
-        const result = await client.query(sql, [aimed.map((r) => r.ctid)]);
+        let result: pg.QueryResult;
+        try {
+          await client.query('SAVEPOINT dbkit_write');
+          result = await client.query(sql, [aimed.map((r) => r.ctid)]);
+        } catch (error) {
+          // The policies admitted the delete; only a foreign key from rows below stopped it.
+          const info = pgErrorInfo(error);
+          if (cell.operation !== 'delete-other' || info?.code !== '23503') throw error;
+          await client.query('ROLLBACK TO SAVEPOINT dbkit_write');
+          return done('allow', `admitted by the policies, stopped only by the foreign key ${info.constraint ?? ''} of rows that reference them`.replace('  ', ' '));
+        }
         return done(rowsOutcome(result.rowCount ?? 0, aimed.length), `${result.rowCount ?? 0}/${aimed.length} rows ${cell.operation === 'update-other' ? 'updated' : 'deleted'}`);
       }
       case 'move-own':
@@ -244,7 +254,9 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
           sql: `UPDATE ${rel} SET ${quoteIdent(target.column)} = ${quoteLiteral(String(target.value))}::${target.type} WHERE CURRENT OF ${MOVE_CURSOR}${returning}`,
         };
         await client.query(`DECLARE dbkit_move CURSOR FOR SELECT 1 FROM ${rel} WHERE ctid = '${row.ctid}'::tid FOR UPDATE`);
-        await client.query('FETCH dbkit_move');
+        const fetched = await client.query('FETCH dbkit_move');
+        // FOR UPDATE sees only the rows an UPDATE policy admits: none, and the row cannot be moved at all.
+        if ((fetched.rowCount ?? 0) === 0) return done('deny', 'no UPDATE policy admits the own row');
         const sql = `UPDATE ${rel} SET ${quoteIdent(target.column)} = $1::${target.type} WHERE CURRENT OF dbkit_move${cell.operation === 'move-own-returning' ? ' RETURNING *' : ''}`;
         const result = await client.query(sql, [target.value]);
         return done(rowsOutcome(result.rowCount ?? 0, 1), (result.rowCount ?? 0) > 0 ? `row moved into tenant ${otherOf(cell.identity).toUpperCase()}` : 'no row updated');

@@ -30,6 +30,10 @@ BEGIN
       IF p_kind = 'move' THEN
         OPEN c FOR EXECUTE p_cursor;
         FETCH c INTO r;
+        IF NOT FOUND THEN
+          outcome := 'deny';  -- no UPDATE policy admits the own row
+          RAISE SQLSTATE 'DBKUN';
+        END IF;
       END IF;
       EXECUTE p_sql;
       GET DIAGNOSTICS n = ROW_COUNT;
@@ -39,6 +43,7 @@ BEGIN
   EXCEPTION
     WHEN SQLSTATE 'DBKUN' THEN NULL;
     WHEN insufficient_privilege THEN outcome := 'deny';
+    WHEN foreign_key_violation THEN outcome := CASE WHEN p_sql LIKE 'DELETE %' THEN 'allow' ELSE 'error 23503: ' || SQLERRM END;
     WHEN OTHERS THEN outcome := 'error ' || SQLSTATE || ': ' || SQLERRM;
   END;
   RETURN outcome;
