@@ -75,6 +75,8 @@ async function assertPresent(client: pg.ClientBase, tenancy: ResolvedTenancy, so
 export interface MatrixOptions {
   /** Run the attack probes (src/audit/attacks/) after the matrix, with the exposed schemas' SECURITY DEFINER functions. */
   attacks?: { exposedSchemas: readonly string[] } | null;
+  /** Which planned cells to keep (an inferred map keeps only the accesses the schema grants: infer-expect.ts). */
+  keep?: (cell: PlannedCell) => boolean;
 }
 
 export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap, source: string, reporter: Reporter, options: MatrixOptions = {}): Promise<MatrixReport> {
@@ -87,7 +89,7 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
   const seqBefore = await sequences(client, touched);
   const uids: Uids = { a: randomUUID(), b: randomUUID(), c: randomUUID() };
   const references = crossReferences(tenancy, columns);
-  const planned = planMatrix(tenancy, references);
+  const planned = planMatrix(tenancy, references).filter(options.keep ?? (() => true));
   const cells: MatrixCell[] = [];
   // What the reproductions need besides the rows: the tables' keys, and what policies and functions read.
   await initParser();

@@ -37,6 +37,7 @@ import type { Unseedable } from '../audit/seed.js';
 import { inferFromCatalog } from '../audit/infer-catalog.js';
 import { tenancyModule, type MatrixTenancy } from '../audit/infer-print.js';
 import type { InferredTenancy } from '../audit/infer-tenancy.js';
+import { grantedExpectations } from '../audit/infer-expect.js';
 import { humanReporter } from '../output/terminal.js';
 import { exportable } from '../audit/pgtap-export.js';
 import type { TenancyMap } from '../audit/tenancy.js';
@@ -106,7 +107,6 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       step.done(`${tables.length} tables, ${tables.reduce((n, r) => n + r.policies.length, 0)} policies, ${catalog.functions.length} functions`);
       const dirShown = path.relative(config.cwd, config.policiesDir) || config.policiesDir;
       const absent = absentFromDatabase(project, catalog, roles);
-      const notice = coverageNotice(absent, dirShown);
       // A declared map that describes this database, else one inferred from the catalog.
       const declared = project.tenancy !== null && absent.tables.length + absent.roles.length === 0;
       const rolesPresent = [roles.anon, roles.authenticated, roles.service].every((r) => catalog.apiRolesPresent.includes(r));
@@ -121,6 +121,7 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
           tenancy = { source: 'inferred', file: null, notes: inferred.notes, unplaced: inferred.unplaced };
         }
       }
+      const notice = coverageNotice(absent, dirShown, { inferred: tenancy?.source === 'inferred' });
       const runMatrix = options.matrix && map !== null;
       if (runMatrix && map && !server.superuser) {
         // Pre-flight for the matrix, before any work: it seeds tenants and acts as the API roles.
@@ -156,7 +157,8 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       if (!options.matrix) matrixSkipped = 'skipped (--no-matrix)';
       else if (!map) matrixSkipped = !rolesPresent ? `skipped: the API roles (${[roles.anon, roles.authenticated, roles.service].join(', ')}) do not all exist` : `skipped: no tenancy map exported from ${dirShown}/ and none could be inferred (no table with RLS ties its rows to auth.uid())`;
       else {
-        const result = await runIsolationMatrix(client, map.map, map.file, reporter, { attacks: { exposedSchemas: settings.exposedSchemas } });
+        const keep = tenancy?.source === 'inferred' ? grantedExpectations(catalog.relations, roles) : undefined;
+        const result = await runIsolationMatrix(client, map.map, map.file, reporter, { attacks: { exposedSchemas: settings.exposedSchemas }, ...(keep ? { keep } : {}) });
         matrix = result.cells;
         proof = result.proof;
         residue = result.residue;

@@ -16,13 +16,14 @@ import { copyMigrations } from '../helpers/migrations.ts';
 import type { AuditReport, TenancyReport } from '../../src/commands/rls-audit.ts';
 import type { MatrixCell } from '../../src/audit/matrix.ts';
 import { tenancy as declared } from '../../policies/creatoros.ts';
+import type { TenancyMap } from '../../src/audit/tenancy.ts';
 
 const FIXTURE = readFileSync(path.join(ROOT, 'test/fixtures/rls-attacks.sql'), 'utf8');
 const EXPOSED = ['--exposed-schemas', 'public,api,internal'];
 
 /** The declared map without the seed values it gives by hand (generic seeding makes them up). */
-function structure(map: { root: unknown; tables: readonly Record<string, unknown>[]; views?: readonly unknown[] }) {
-  const tables = map.tables.map(({ values: _v, probeValues: _p, ...t }) => t).sort((a, b) => String(a.table).localeCompare(String(b.table)));
+function structure(map: TenancyMap) {
+  const tables = map.tables.map(({ values: _v, probeValues: _p, ...t }) => t).sort((a, b) => a.table.localeCompare(b.table));
   return { root: map.root, tables, views: map.views ?? [] };
 }
 
