@@ -59,7 +59,7 @@ export interface SeededRow {
 const COLUMNS_SQL = `
 SELECT n.nspname || '.' || c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory AS category,
        a.attnotnull AS "notNull", (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS "hasDefault",
-       (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid) AS "enumLabels",
+       (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid) AS "enumLabels",
        (SELECT coalesce(json_agg(json_build_object('table', rn.nspname || '.' || rc.relname, 'column', ra.attname, 'constraint', k.conname) ORDER BY k.conname), '[]'::json)
           FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
           CROSS JOIN LATERAL unnest(k.conkey, k.confkey) AS pair(conkey, confkey)
@@ -156,7 +156,10 @@ export class Seeder {
       for (const tenant of TENANTS) {
         if (t.members) {
           const group = await this.insertSeed(t.table, tenant, {}, t.values, false);
-          if (!group) continue;
+          if (!group) {
+            this.markUnseedable(t.members.table, t.table, `its group ${t.table} could not be seeded`);
+            continue;
+          }
           const m = t.members;
           await this.insertSeed(m.table, tenant, { [m.groupColumn]: group.data[t.key], [m.userColumn]: this.uids[tenant], ...(m.role ? { [m.role.column]: m.role.owner } : {}) }, m.values ?? {}, false);
           continue;
@@ -182,12 +185,24 @@ export class Seeder {
   }
 
   /** Inserts one row in a savepoint; a refusal makes the table unseedable (with its constraint) instead of ending the run. */
-  private async insertSeed(table: string, tenant: Tenant, fixed: Record<string, unknown>, values: SeedValues, published: boolean, outsider = false): Promise<SeededRow | null> {
+  private async insertSeed(table: string, tenant: Tenant, fixed: Record<string, unknown>, values: SeedValues, published: boolean, outsider = false, fillNullable = false): Promise<SeededRow | null> {
     if (this.isUnseedable(table)) return null;
     await this.client.query('SAVEPOINT dbkit_seed');
     try {
-      const insert = await this.fill(table, tenant, fixed, values);
-      const { rows } = await this.client.query<{ ctid: string; data: Record<string, unknown> }>(`${insert.sql} RETURNING ctid::text AS ctid, to_jsonb(dbkit_row) AS data`, insert.params);
+      // As the tenant's request would: defaults and triggers that read auth.uid() (owner_id, invited_by) get the tenant.
+      // Not for the root: sign-up (the auth service's insert into the users table) carries no claims.
+      const uid = outsider ? this.uids.c : this.uids[tenant];
+      const claims = table === this.tenancy.root.table ? '' : JSON.stringify({ sub: uid, role: 'authenticated' });
+      await this.client.query("SELECT set_config('request.jwt.claims', $1, true)", [claims]);
+      const insert = await this.fill(table, tenant, fixed, values, fillNullable);
+      const membership = this.memberships.get(table);
+      let { rows } = await this.client.query<{ ctid: string; data: Record<string, unknown> }>(`${insert.sql}${membership ? ' ON CONFLICT DO NOTHING' : ''} RETURNING ctid::text AS ctid, to_jsonb(dbkit_row) AS data`, insert.params);
+      if (rows.length === 0 && membership?.members) {
+        // A trigger on the group made the membership already (the creator joins as owner): that row is the seed.
+        const m = membership.members;
+        ({ rows } = await this.client.query(`SELECT ctid::text AS ctid, to_jsonb(t) AS data FROM ${quoteQualified(table)} t WHERE ${quoteIdent(m.groupColumn)}::text = $1 AND ${quoteIdent(m.userColumn)}::text = $2`, [String(fixed[m.groupColumn]), String(fixed[m.userColumn])]));
+      }
+      await this.client.query("SELECT set_config('request.jwt.claims', '', true)");
       await this.client.query('RELEASE SAVEPOINT dbkit_seed');
       const row: SeededRow = { table, tenant, published, ctid: rows[0]!.ctid, data: rows[0]!.data };
       if (outsider) row.outsider = true;
@@ -196,6 +211,8 @@ export class Seeder {
     } catch (error) {
       await this.client.query('ROLLBACK TO SAVEPOINT dbkit_seed');
       const info = pgErrorInfo(error);
+      // A CHECK across columns (slug IS NOT NULL unless personal): once more with the optional columns filled too.
+      if (info?.code === '23514' && !fillNullable) return this.insertSeed(table, tenant, fixed, values, published, outsider, true);
       const constraint = error instanceof Unfillable ? error.constraint : info?.constraint || info?.code || 'unknown';
       this.markUnseedable(table, constraint, errorMessage(error).split('\n')[0] ?? '');
       return null;
@@ -203,14 +220,14 @@ export class Seeder {
   }
 
   /** Like insertSql, seeding first a row of each table outside the map that a required reference needs. */
-  private async fill(table: string, tenant: Tenant, fixed: Record<string, unknown>, values: SeedValues): Promise<{ sql: string; params: unknown[] }> {
+  private async fill(table: string, tenant: Tenant, fixed: Record<string, unknown>, values: SeedValues, fillNullable = false): Promise<{ sql: string; params: unknown[] }> {
     for (const col of this.columns.get(table) ?? []) {
       if (col.name in fixed || col.name in values || !col.notNull || col.hasDefault) continue;
       const ref = col.references[0];
       if (!ref || col.references.some((r) => this.rowsOf(r.table, tenant).length > 0 || this.support.some((s) => s.table === r.table))) continue;
       await this.supportRow(ref.table, tenant, new Set([table]));
     }
-    return this.insertSql(table, tenant, fixed, values);
+    return this.insertSql(table, tenant, fixed, values, fillNullable);
   }
 
   /** A row of a table outside the map: an existing one, else one inserted with invented values. */
@@ -235,7 +252,7 @@ export class Seeder {
   }
 
   /** INSERT of one new row for `tenant` (no RETURNING: probes run it as the API roles). */
-  insertSql(table: string, tenant: Tenant, fixed: Record<string, unknown>, values: SeedValues = this.valuesOf(table)): { sql: string; params: unknown[] } {
+  insertSql(table: string, tenant: Tenant, fixed: Record<string, unknown>, values: SeedValues = this.valuesOf(table), fillNullable = false): { sql: string; params: unknown[] } {
     const cols: string[] = [];
     const params: unknown[] = [];
     const add = (col: ColumnMeta, value: unknown) => {
@@ -246,8 +263,15 @@ export class Seeder {
       if (col.name in fixed) add(col, fixed[col.name]);
       else if (col.name in values) add(col, this.expand(values[col.name]!, tenant));
       else if (col.notNull && !col.hasDefault) add(col, this.invent(table, col, tenant));
+      else if (fillNullable && !col.hasDefault && col.references.length === 0) add(col, this.invent(table, col, tenant));
+      // A required reference with a default (owner_id DEFAULT auth.uid()): the default means the caller, so the tenant's row.
+      else if (col.notNull && col.references.length > 0) {
+        const row = col.references.map((r) => ({ r, row: this.rowsOf(r.table, tenant)[0] })).find((x) => x.row);
+        if (row) add(col, row.row!.data[row.r.column]);
+      }
     }
     const casts = (this.columns.get(table) ?? []).filter((c) => cols.includes(quoteIdent(c.name)));
+    if (cols.length === 0) return { sql: `INSERT INTO ${quoteQualified(table)} AS dbkit_row DEFAULT VALUES`, params };
     return {
       sql: `INSERT INTO ${quoteQualified(table)} AS dbkit_row (${cols.join(', ')}) VALUES (${casts.map((c, i) => `$${i + 1}::${c.type}`).join(', ')})`,
       params,

@@ -37,7 +37,11 @@ export async function ownerTakeover(env: AttackEnv): Promise<MatrixCell[]> {
       if (t.via) {
         const parent = seeder.parentFor(t.table, 'a');
         const insert = seeder.insertSql(t.table, 'a', { [parent.column]: parent.value, [column]: victim });
-        cells.push(await attack(env, { relation: t.table, target: `${column} (insert)`, identity: 'tenant-a', operation: 'owner-takeover', sql: insert.sql, params: insert.params, success: `A inserted a row of its own naming B as ${column}`, fix }));
+        cells.push(await attack(env, {
+          relation: t.table, target: `${column} (insert)`, identity: 'tenant-a', operation: 'owner-takeover', sql: insert.sql, params: insert.params,
+          verify: { sql: `SELECT 1 FROM ${rel} WHERE ${quoteIdent(column)} = $1::uuid AND ${quoteIdent(parent.column)}::text = $2`, params: [victim, String(parent.value)] },
+          success: `A inserted a row of its own naming B as ${column}`, fix,
+        }));
       }
       const own = seeder.rowsOf(t.table, 'a').find((r) => !r.published);
       if (!own) continue;
@@ -45,6 +49,7 @@ export async function ownerTakeover(env: AttackEnv): Promise<MatrixCell[]> {
       cells.push(await attack(env, {
         relation: t.table, target: `${column} (update)`, identity: 'tenant-a', operation: 'owner-takeover',
         sql: `UPDATE ${rel} SET ${quoteIdent(column)} = $1::uuid WHERE ${where}`, params: [victim],
+        verify: { sql: `SELECT 1 FROM ${rel} WHERE ${where} AND ${quoteIdent(column)} = $1::uuid`, params: [victim] },
         success: `A changed ${column} of its own row to B`, fix,
       }));
     }

@@ -36,6 +36,8 @@ export interface AttackStep {
   target?: string;
   /** A function call: judged by what it returned and changed, not by a row count. */
   judge?: (rows: Record<string, unknown>[]) => Promise<{ actual: Outcome; detail: string }>;
+  /** Checked as the connecting role after a statement that wrote rows: did the write stick (a trigger may have put the value back)? */
+  verify?: { sql: string; params: unknown[] };
   /** Errors that mean the attack was refused (default: RLS/privileges, constraints, a trigger's exception). */
   refusedOnAnyError?: boolean;
 }
@@ -62,6 +64,14 @@ export async function attack(env: AttackEnv, step: AttackStep): Promise<MatrixCe
       const n = result.rowCount ?? 0;
       actual = n > 0 ? 'allow' : 'deny';
       detail = n > 0 ? step.success : 'no row written';
+      if (n > 0 && step.verify) {
+        await client.query('RESET ROLE');
+        const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${step.verify.sql}) v`, step.verify.params);
+        if ((rows[0]?.n ?? 0) === 0) {
+          actual = 'deny';
+          detail = 'the statement was accepted, but no row holds the value afterwards (a trigger or default put it back)';
+        }
+      }
     }
   } catch (error) {
     const info = pgErrorInfo(error);

@@ -31,6 +31,7 @@ export async function selfJoin(env: AttackEnv): Promise<MatrixCell[]> {
       relation: m.table, target: `${m.role.column} ${m.role.member} -> ${m.role.owner}`, identity: 'tenant-a', operation: 'raise-role', setup: [setup],
       sql: `UPDATE ${rel} SET ${quoteIdent(m.role.column)} = $1 WHERE ${quoteIdent(m.groupColumn)} = $2 AND ${quoteIdent(m.userColumn)} = $3`,
       params: [m.role.owner, group, seeder.uids.a],
+      verify: { sql: `SELECT 1 FROM ${rel} WHERE ${quoteIdent(m.groupColumn)} = $1 AND ${quoteIdent(m.userColumn)} = $2 AND ${quoteIdent(m.role.column)}::text = $3`, params: [group, seeder.uids.a, m.role.owner] },
       success: `A, a ${m.role.member} of B's group, made itself ${m.role.owner}`,
       fix: `the UPDATE policy of ${rel} must admit only the group's owners (USING and WITH CHECK ${ownerOnly}), never a member's own row`,
     }));
