@@ -7,18 +7,19 @@
  * the unseedable tables, and the time. The projects' files are read from where `fetch` left them
  * and never copied into this repository.
  *
- *   npx tsx scripts/eval/rls-projects.ts /work/.mirror/usebasejump+basejump/repo /work/.mirror/aaronallison+rfid-saas/repo[:supabase/migrations] ...
+ *   npx tsx scripts/eval/rls-projects.ts /work/.mirror/usebasejump+basejump/repo \
+ *     /work/.mirror/aaronallison+rfid-saas/repo:supabase/migrations:supabase/rls_policies.sql /work/.mirror/ontwerpllc+booking/repo
  *   EVAL_VERBOSE=1 ...   # also every leak's reproduction SQL
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withClient } from '../../src/db/scoped.ts';
 import { withDatabase } from '../../src/db/connect.ts';
 import { materialise } from './compare.ts';
-import { applySupabasePlain, createMissingRoles, installSupabaseStubs, ROOT } from './plain.ts';
+import { createMissingRoles, installSupabaseStubs, ROOT, supabaseFiles } from './plain.ts';
 import type { AuditReport, TenancyReport } from '../../src/commands/rls-audit.ts';
 
 const ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -46,7 +47,12 @@ function cli(url: string, args: string[]): { code: number | null; stdout: string
   return { code: r.status, stdout: r.stdout, ms: performance.now() - started };
 }
 
-async function evaluate(location: string, folder: string): Promise<void> {
+function materialiseFile(location: string, file: string, into: string): string {
+  materialise(location, path.dirname(file), into);
+  return path.join(into, file);
+}
+
+async function evaluate(location: string, folder: string, extra: string[]): Promise<void> {
   const name = `eval_rls_${randomBytes(4).toString('hex')}`;
   const work = mkdtempSync(path.join(os.tmpdir(), 'dbkit-eval-rls-'));
   const empty = mkdtempSync(path.join(os.tmpdir(), 'dbkit-eval-policies-'));
@@ -60,8 +66,24 @@ async function evaluate(location: string, folder: string): Promise<void> {
       await c.query(PLATFORM);
     });
     const dir = materialise(location, folder, work);
-    const applied = await applySupabasePlain(url, dir);
-    console.log(`\n== ${project} (${folder}): ${applied.applied} migration(s) applied${applied.error ? `; stopped at ${applied.error.split('\n')[0]}` : ''}`);
+    // Each file in its own transaction; one that needs what plain PostgreSQL lacks (a foreign data
+    // wrapper, say) is reported and skipped, and the rest applied.
+    const failed: string[] = [];
+    let applied = 0;
+    await withClient(url, {}, async (c) => {
+      for (const file of [...supabaseFiles(dir).map((f) => path.join(dir, f)), ...extra.map((f) => materialiseFile(location, f, work))]) {
+        try {
+          await c.query('BEGIN');
+          await c.query(readFileSync(file, 'utf8'));
+          await c.query('COMMIT');
+          applied += 1;
+        } catch (error) {
+          await c.query('ROLLBACK');
+          failed.push(`${path.basename(file)}: ${(error as Error).message.split('\n')[0]}`);
+        }
+      }
+    });
+    console.log(`\n== ${project} (${[folder, ...extra].join(' + ')}): ${applied} file(s) applied${failed.length ? `; skipped ${failed.join('; ')}` : ''}`);
     const printed = cli(url, ['rls-audit', '--print-tenancy', '--json', '--policies-dir', empty]);
     const inferred = JSON.parse(printed.stdout) as TenancyReport;
     const audit = cli(url, ['rls-audit', '--json', '--policies-dir', empty, '--fail-on', 'never']);
@@ -94,6 +116,7 @@ if (args.length === 0) {
   process.exit(2);
 }
 for (const arg of args) {
-  const [location, folder] = arg.includes(':') ? [arg.slice(0, arg.indexOf(':')), arg.slice(arg.indexOf(':') + 1)] : [arg, 'supabase/migrations'];
-  await evaluate(location!, folder!);
+  // <repository>[:<migrations folder>[:<extra .sql file applied after>...]]
+  const [location, folder, ...extra] = arg.split(':');
+  await evaluate(location!, folder || 'supabase/migrations', extra);
 }

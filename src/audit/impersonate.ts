@@ -214,7 +214,10 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
             break;
           } catch (error) {
             await client.query('ROLLBACK TO SAVEPOINT dbkit_insert');
-            if (pgErrorInfo(error)?.code !== '23505' || attempt >= 4) throw error;
+            const info = pgErrorInfo(error);
+            if (info?.code !== '23505') throw error;
+            // RLS checks a new row before its unique keys: the policies admitted it, only a duplicate key stopped it.
+            if (attempt >= 4) return done('allow', `admitted by the policies; only the unique key ${info.constraint ?? ''} stopped it (the row exists already)`.replace('  ', ' '));
           }
         }
         return done('allow', `row inserted into tenant ${tenant.toUpperCase()}`);

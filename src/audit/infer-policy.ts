@@ -341,6 +341,26 @@ function visit(e: Expr, ctx: InferContext, facts: PolicyFacts, depth: number): v
       return;
     }
     case 'sublink': {
+      // auth.uid() IN (SELECT m.user_id FROM members m WHERE m.group_id = t.id): a membership, correlated.
+      if (e.type === 'ANY' && e.test && isUid(e.test, ctx, 0) && e.select.hasFrom) {
+        const from = sources(e.select);
+        const user = e.select.targets[0] ? innerColumn(e.select.targets[0], from) : null;
+        for (const atom of conjuncts(e.select.where)) {
+          if (!user || atom.kind !== 'op' || atom.op !== '=' || !atom.left || !atom.right) continue;
+          for (const [a, b] of [[atom.left, atom.right], [atom.right, atom.left]] as const) {
+            const c = outerColumn(b);
+            const inner = innerColumn(a, from);
+            if (!c || !inner || inner.table !== user.table) continue;
+            const link = { ...linkOf(e.select, a, ctx)!, userColumn: user.column };
+            const cand = candidateOf(c, link, ctx, `auth.uid() IN (SELECT ${user.column} FROM ${link.table} WHERE ${link.column} = ${c})`, facts.anchors);
+            if (cand) {
+              facts.candidates.push(cand);
+              return;
+            }
+          }
+        }
+        return;
+      }
       if (e.type === 'ANY' && e.test) {
         const c = outerColumn(e.test);
         const select = selectOf(e, ctx);

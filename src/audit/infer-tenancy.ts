@@ -104,7 +104,10 @@ export function inferTenancy(input: InferInput, parse: (text: string) => Expr): 
     }
     chosen.set(t.table, best);
     if (best.kind === 'group') {
-      const g = t.key.length === 1 && best.column === t.key[0] ? { table: t.table, key: best.column } : groupTable(t, best.column, best.membership, tables);
+      // The group itself (its key is what the membership holds), unless that key is also a foreign key to
+      // the group table (billing_org.org_id -> organizations.id): then it is a 1:1 child of the group.
+      const ownKeyFk = t.foreignKeys.some((f) => f.columns.length === 1 && f.columns[0] === best.column);
+      const g = t.key.length === 1 && best.column === t.key[0] && !ownKeyFk ? { table: t.table, key: best.column } : groupTable(t, best.column, best.membership, tables);
       if (!g) {
         chosen.delete(t.table);
         unplaced.push({ table: t.table, why: `${best.column} holds a group of ${best.membership.table}, but no foreign key names the group table` });

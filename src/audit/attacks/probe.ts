@@ -76,9 +76,10 @@ export async function attack(env: AttackEnv, step: AttackStep): Promise<MatrixCe
   } catch (error) {
     const info = pgErrorInfo(error);
     const message = errorMessage(error).split('\n')[0] ?? '';
-    // Refused by RLS or privileges, or by a constraint or a trigger: the attack did not get through.
-    actual = step.refusedOnAnyError || info?.code === '42501' || info?.code?.startsWith('23') || info?.code === 'P0001' ? 'deny' : 'error';
-    detail = `${info?.code ?? ''} ${message}`.trim();
+    // PostgreSQL checks RLS before a row's constraints: a constraint error means the policies admitted the row.
+    const admitted = !step.refusedOnAnyError && Boolean(info?.code?.startsWith('23'));
+    actual = admitted ? 'allow' : step.refusedOnAnyError || info?.code === '42501' || info?.code === 'P0001' ? 'deny' : 'error';
+    detail = admitted ? `admitted by the policies; only ${info?.constraint || 'a constraint'} stopped it (${message})` : `${info?.code ?? ''} ${message}`.trim();
   } finally {
     await client.query('ROLLBACK TO SAVEPOINT dbkit_attack');
   }
