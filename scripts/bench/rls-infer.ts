@@ -38,7 +38,7 @@ export function membershipSchema(tables: number): string {
      END $$`,
     'CREATE SCHEMA auth',
     'GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role',
-    "CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub' $$",
+    "CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$",
     'GRANT EXECUTE ON FUNCTION auth.uid() TO anon, authenticated, service_role',
     'CREATE TABLE auth.users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text UNIQUE)',
     "CREATE TYPE public.member_role AS ENUM ('owner', 'admin', 'member')",
@@ -131,4 +131,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1]?.endsWith("rls-infer.ts")) await main();
