@@ -19,27 +19,12 @@ import path from 'node:path';
 import { withClient } from '../../src/db/scoped.ts';
 import { withDatabase } from '../../src/db/connect.ts';
 import { materialise } from './compare.ts';
-import { createMissingRoles, installSupabaseStubs, ROOT, supabaseFiles } from './plain.ts';
+import { ROOT, supabaseFiles } from './plain.ts';
+import { installPlatform } from './platform-db.ts';
 import type { AuditReport, TenancyReport } from '../../src/commands/rls-audit.ts';
 
 const ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const VERBOSE = process.env.EVAL_VERBOSE === '1';
-
-/** What the platform does beyond the stubs of scripts/eval/plain.ts: auth.uid() from the claims, and its default grants. */
-const PLATFORM = `
-CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
-  SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''), (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid $$;
-CREATE OR REPLACE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT coalesce(nullif(current_setting('request.jwt.claim.role', true), ''), (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')) $$;
-CREATE OR REPLACE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT coalesce(nullif(current_setting('request.jwt.claim.email', true), ''), (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')) $$;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA auth TO anon, authenticated, service_role;
-GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
-GRANT SELECT, INSERT, UPDATE, DELETE ON storage.objects TO authenticated, service_role;
-GRANT SELECT ON storage.buckets TO anon, authenticated, service_role;`;
 
 function cli(url: string, args: string[]): { code: number | null; stdout: string; ms: number } {
   const started = performance.now();
@@ -60,11 +45,7 @@ async function evaluate(location: string, folder: string, extra: string[]): Prom
   await withClient(ADMIN, {}, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(ADMIN, name);
   try {
-    await createMissingRoles(ADMIN);
-    await withClient(url, {}, async (c) => {
-      await installSupabaseStubs(c);
-      await c.query(PLATFORM);
-    });
+    await installPlatform(ADMIN, url);
     const dir = materialise(location, folder, work);
     // Each file in its own transaction; one that needs what plain PostgreSQL lacks (a foreign data
     // wrapper, say) is reported and skipped, and the rest applied.

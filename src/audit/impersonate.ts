@@ -203,10 +203,12 @@ async function probe(client: pg.ClientBase, cell: PlannedCell, { tenancy, seeder
       case 'insert-own':
       case 'insert-other': {
         const tenant: Tenant = cell.operation === 'insert-own' ? tenantOf(cell.identity)! : otherOf(cell.identity);
-        const parent = seeder.parentFor(table, tenant);
+        const mapped = tenancy.tables.find((t) => t.table === table);
+        // A group hangs from no parent (only anon's insert is probed there).
+        const parent = mapped?.via ? seeder.parentFor(table, tenant) : { column: '', value: null, type: '' };
         // Invented values rotate (allowed values, enum labels): a clash with a seeded row's unique key is tried again with the next ones.
         for (let attempt = 1; ; attempt += 1) {
-          const insert = seeder.insertSql(table, tenant, { [parent.column]: parent.value });
+          const insert = seeder.insertSql(table, tenant, parent.column ? { [parent.column]: parent.value } : {});
           statement = { kind: 'rows', sql: inlineParams(insert.sql, insert.params), targeted: 1 };
           await client.query('SAVEPOINT dbkit_insert');
           try {

@@ -118,6 +118,8 @@ export function planMatrix(tenancy: ResolvedTenancy, references: readonly CrossR
     // under a parent (the self-join attack probes joining another group).
     const fixed = !t.via || t.membershipOf !== null;
     add(t.table, 'table', t.published?.readableBy ?? null, OPERATIONS.filter((o) => (o !== 'reference-other' || referencing) && !(fixed && FIXED_SKIPS.includes(o))));
+    // Anyone signed in may usually create a group; anon may not (nor add a membership).
+    if (fixed) cells.push({ relation: t.table, kind: 'table', identity: 'anon', operation: 'insert-other', expected: 'deny' });
   }
   for (const v of tenancy.views) {
     const base = tenancy.tables.find((t) => t.table === v.of);
