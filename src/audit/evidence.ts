@@ -51,6 +51,8 @@ export function identitiesOf(cell: Pick<PlannedCell, 'identity' | 'operation'>):
     'definer-call': [otherOf(identity)],
     'storage-write': [otherOf(identity)],
   };
+  // User C's attacks aim at tenant B's group.
+  if (identity === 'outsider') return [identity, 'tenant-b'];
   return [identity, ...aimed[cell.operation].filter((i) => i !== identity)];
 }
 

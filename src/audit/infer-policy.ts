@@ -154,7 +154,7 @@ function isUid(e: Expr, ctx: InferContext, depth: number): boolean {
   const s = strip(e);
   if (s.kind === 'call' && callName(s) === 'auth.uid') return true;
   if (s.kind === 'call' && callName(s).endsWith('current_setting') && s.args[0]?.kind === 'const' && s.args[0].value === 'request.jwt.claim.sub') return true;
-  if (s.kind === 'op' && (s.op === '->>' || s.op === '->') && s.left && strip(s.left).kind === 'call' && callName(strip(s.left)) === 'auth.jwt' && s.right?.kind === 'const' && s.right.value === 'sub') return true;
+  if (s.kind === 'op' && (s.op === '->>' || s.op === '->') && s.left && s.right && callName(strip(s.left)) === 'auth.jwt' && constValue(s.right) === 'sub') return true;
   if (s.kind === 'call' && depth < 4) {
     const body = inline(s, ctx);
     if (body && body.kind !== 'sublink') return isUid(body, ctx, depth + 1);
@@ -162,13 +162,26 @@ function isUid(e: Expr, ctx: InferContext, depth: number): boolean {
   return false;
 }
 
+const constValue = (e: Expr): string | number | boolean | null | undefined => {
+  const s = strip(e);
+  return s.kind === 'const' ? s.value : undefined;
+};
+
+/** Whether a chain of -> / ->> starts at auth.jwt(). */
+const fromJwt = (e: Expr): boolean => {
+  const s = strip(e);
+  return callName(s) === 'auth.jwt' || (s.kind === 'op' && (s.op === '->' || s.op === '->>') && s.left !== null && fromJwt(s.left));
+};
+
 /** A JWT claim other than sub compared in the expression (auth.jwt() -> 'app_metadata' ->> 'org_id' ...). */
 function claimsOf(e: Expr): string[] {
   const out: string[] = [];
   for (const n of nodes(e)) {
-    if (n.kind === 'op' && (n.op === '->>' || n.op === '->') && n.left && strip(n.left).kind === 'call' && callName(strip(n.left)) === 'auth.jwt' && n.right?.kind === 'const' && n.right.value !== 'sub') out.push(String(n.right.value));
+    if (n.kind !== 'op' || (n.op !== '->>' && n.op !== '->') || !n.left || !n.right || !fromJwt(n.left)) continue;
+    const key = constValue(n.right);
+    if (key !== undefined && key !== null && key !== 'sub') out.push(String(key));
   }
-  return out;
+  return [...new Set(out)];
 }
 
 /** The body of a helper as an expression (no FROM: its one target) or a select (a sublink), its parameters replaced by `args`. */

@@ -131,7 +131,7 @@ export function pgtapSuite(proof: MatrixProof, meta: { dbkit: string }): string 
     commentLine('and expects what the tenancy map implies: allow, or deny (no row, or refused). The seeded rows are inserted'),
     commentLine('first; dbkit test rolls the whole file back. Sequences of seeded tables are moved past the seeded ids.'),
     commentLine('Regenerate it after changing the schema or the map: npx dbkit rls-audit --export-pgtap <this file>'),
-    ...(left > 0 ? [commentLine(`${left} attack probe(s) that need rows of their own (raise-role) or are judged by what a function returned are not exported: rls-audit runs them`)] : []),
+    ...(left > 0 ? [commentLine(`${left} attack probe(s) that need rows of their own (raise-role, storage buckets) or are judged by what a function returned are not exported: rls-audit runs them`)] : []),
     `SELECT plan(${probes.length});`,
     '',
     HELPERS,

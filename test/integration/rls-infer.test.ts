@@ -111,9 +111,10 @@ describe.each(testServers())('rls-audit inferred tenancy and attacks on $name', 
     });
 
     it('self-join: joining another group and raising one\'s own role are found on club_members, not on team_members', () => {
-      expect(leaked(cellsOf(report, 'self-join', 'public.club_members'))).toHaveLength(1);
+      // as tenant A, and as user C who belongs to nothing
+      expect(leaked(cellsOf(report, 'self-join', 'public.club_members')).map((c) => c.identity).sort()).toEqual(['outsider', 'tenant-a']);
       expect(leaked(cellsOf(report, 'raise-role', 'public.club_members'))).toHaveLength(1);
-      expect(cellsOf(report, 'self-join', 'public.team_members').map((c) => c.verdict)).toEqual(['ok']);
+      expect(cellsOf(report, 'self-join', 'public.team_members').map((c) => c.verdict)).toEqual(['ok', 'ok']);
       expect(cellsOf(report, 'raise-role', 'public.team_members').map((c) => c.verdict)).toEqual(['ok']);
     });
 
@@ -148,7 +149,7 @@ describe.each(testServers())('rls-audit inferred tenancy and attacks on $name', 
     });
 
     it('every leak carries identities, the reproduction SQL and a fix, in the JSON, the SARIF and the human output', () => {
-      expect(leaks(report).length).toBe(14);
+      expect(leaks(report).length).toBe(15);
       for (const c of leaks(report)) {
         expect(c.identities[0]).toBe(c.identity);
         expect(c.reproduction).toMatch(/^-- dbkit rls-audit:[\s\S]*BEGIN;[\s\S]*SET LOCAL ROLE[\s\S]*ROLLBACK;$/);
@@ -157,10 +158,10 @@ describe.each(testServers())('rls-audit inferred tenancy and attacks on $name', 
       const raise = leaks(report).find((c) => c.operation === 'raise-role')!;
       expect(raise.reproduction).toMatch(/what the attack starts from[\s\S]*INSERT INTO public.club_members[\s\S]*SET LOCAL ROLE authenticated[\s\S]*UPDATE public.club_members/);
       const results = sarif.runs[0]!.results;
-      expect(results.filter((r) => r.ruleId === 'isolation-leak')).toHaveLength(14);
+      expect(results.filter((r) => r.ruleId === 'isolation-leak')).toHaveLength(15);
       expect(results.find((r) => r.ruleId === 'isolation-leak' && r.properties?.operation === 'storage-write')?.properties?.reproduction).toMatch(/INSERT INTO storage.objects/);
       expect(human).toMatch(/LEAK tenant-a self-join on public.club_members \(group public.clubs\)/);
-      expect(human).toMatch(/attack probes: 20 /);
+      expect(human).toMatch(/attack probes: 22 /);
     });
 
     it('a table that cannot be seeded is reported with the constraint that stopped it (JSON, human, SARIF), its cells not probed', () => {
@@ -169,6 +170,28 @@ describe.each(testServers())('rls-audit inferred tenancy and attacks on $name', 
       expect(report.matrix.some((c) => c.table === 'public.audits')).toBe(false);
       expect(human).toMatch(/UNSEEDABLE public.audits: stopped by audits_code_format/);
       expect(sarif.runs[0]!.results.find((r) => r.ruleId === 'matrix-unseedable')?.locations[0]!.logicalLocations[0]!.fullyQualifiedName).toBe('public.audits');
+    });
+
+    it('anon may not create a group: a group table gets anon\'s insert probed', () => {
+      expect(cellsOf(report, 'insert-other', 'public.teams').map((c) => `${c.identity} ${c.verdict}`)).toEqual(['anon ok']);
+    });
+
+    it('snapshots keep the attack cells apart by target, and --export-pgtap leaves out those it cannot replay', async () => {
+      const snapshot = path.join(dir, 'snap.json');
+      const pgtap = path.join(dir, 'matrix.sql');
+      const taken = await runCli(['rls-audit', '--db', db.url, '--policies-dir', empty, ...EXPOSED, '--json', '--fail-on', 'never', '--snapshot', snapshot, '--export-pgtap', pgtap], { env: cleanEnv() });
+      const first = parseJson<AuditReport>(taken);
+      const saved = JSON.parse(readFileSync(snapshot, 'utf8')) as { cells: { table: string; operation: string; target?: string }[] };
+      expect(saved.cells.filter((c) => c.operation === 'owner-takeover' && c.table === 'public.projects').map((c) => c.target).sort()).toEqual(['created_by (insert)', 'created_by (update)']);
+      const sql = readFileSync(pgtap, 'utf8');
+      const left = first.matrix.filter((c) => c.operation === 'raise-role' || c.operation === 'definer-call' || c.operation === 'storage-write').length;
+      expect(Number(/-- (\d+) attack probe\(s\) that need rows of their own/.exec(sql)?.[1])).toBe(left);
+      expect(first.written.pgtap?.tests).toBe(first.matrix.length - left);
+      expect(sql).toContain(`SELECT plan(${first.matrix.length - left});`);
+      const again = await runCli(['rls-audit', '--db', db.url, '--policies-dir', empty, ...EXPOSED, '--json', '--fail-on', 'never', '--diff', snapshot], { env: cleanEnv() });
+      const diff = parseJson<AuditReport>(again).diff!;
+      expect(diff.regressions).toEqual([]);
+      expect(diff.removed).toEqual([]);
     });
 
     it('with the bucket check in place, no storage write is flagged (the safe look-alike)', async () => {

@@ -1,6 +1,7 @@
 /**
- * Self-join and raising one's role, on every membership table of the map: as tenant A, insert a
- * membership of A in tenant B's group (as owner, when there is a role column); and, once A is a
+ * Self-join and raising one's role, on every membership table of the map: as tenant A, and as user
+ * C who belongs to nothing, insert a membership in tenant B's group (as owner, when there is a
+ * role column); and, once A is a
  * plain member of B's group (set up as the connecting role), update A's own membership to owner.
  * A membership INSERT policy that checks only `user_id = auth.uid()` lets anyone join any group.
  */
@@ -25,6 +26,15 @@ export async function selfJoin(env: AttackEnv): Promise<MatrixCell[]> {
       success: `A added itself to B's ${g.table} row${m.role ? ` as ${m.role.owner}` : ''}`,
       fix: `the INSERT policy of ${rel} must admit only the group's owners (e.g. WITH CHECK (${ownerOnly}), through a SECURITY DEFINER helper to avoid recursion), not any row with ${quoteIdent(m.userColumn)} = auth.uid()`,
     }));
+    // User C, in no group at all, joining B's group.
+    if (seeder.uids.c) {
+      const outsider = seeder.insertSql(m.table, 'b', { [m.groupColumn]: group, [m.userColumn]: seeder.uids.c, ...(m.role ? { [m.role.column]: m.role.owner } : {}) });
+      cells.push(await attack(env, {
+        relation: m.table, target: `group ${g.table}, as a user of no group`, identity: 'outsider', operation: 'self-join', sql: outsider.sql, params: outsider.params,
+        success: `C, a member of nothing, added itself to B's ${g.table} row${m.role ? ` as ${m.role.owner}` : ''}`,
+        fix: `the INSERT policy of ${rel} must admit only the group's owners (e.g. WITH CHECK (${ownerOnly}), through a SECURITY DEFINER helper to avoid recursion), not any row with ${quoteIdent(m.userColumn)} = auth.uid()`,
+      }));
+    }
     if (!m.role?.member) continue;
     const setup = seeder.insertSql(m.table, 'a', { [m.groupColumn]: group, [m.userColumn]: seeder.uids.a, [m.role.column]: m.role.member });
     cells.push(await attack(env, {
