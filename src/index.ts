@@ -35,5 +35,5 @@ export { auditRls, type AuditReport, type AuditOptions } from './commands/rls-au
 export { runTests, type TestReport, type TestOptions } from './commands/test.js';
 export { RULES } from './audit/rules/index.js';
 export type { Finding, AuditRule, Level } from './audit/model.js';
-export type { TenancyMap, TenantTable, SeedValues } from './audit/tenancy.js';
+export type { TenancyMap, TenantTable, Membership, SeedValues } from './audit/tenancy.js';
 export type { MatrixCell } from './audit/matrix.js';

@@ -10,6 +10,6 @@
 export { quoteIdent, quoteLiteral, quoteQualified } from './core/sql.js';
 export { loadSqlParser } from './core/sql-parse.js';
 export { createPolicySql, dropPolicySql, POLICY_COMMANDS, POLCMD, type PolicyDefinition, type PolicyCommand } from './core/policy.js';
-export { PUBLIC_READERS, type TenancyMap, type TenantTable, type SeedValues, type PublicReader } from './audit/tenancy.js';
+export { PUBLIC_READERS, type TenancyMap, type TenantTable, type Membership, type SeedValues, type PublicReader } from './audit/tenancy.js';
 export type { ApiRoles } from './audit/model.js';
 export type { Check, CheckKind, ExpectationSet, MigrationExpectation } from './core/validation.js';

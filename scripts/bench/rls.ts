@@ -10,7 +10,8 @@
  *     rolled back) and after. How the timings are taken: scripts/bench/rls-shapes.ts. The plan of
  *     each shape is printed. Then the same whole read through a naive policy (helper called per
  *     row, no index on the filtered column), to show what the rules prevent.
- * (b) dbkit rls-audit (the CLI, lints and drift) on a schema of 200 RLS tables: wall time, target < 3 s.
+ * (b) dbkit rls-audit (the CLI, lints and drift, --no-matrix: without a map it would now infer one and
+ *     run the matrix, which bench:rls-infer measures) on a schema of 200 RLS tables: wall time, target < 3 s.
  *
  *   npm run bench:rls                          # DATABASE_URL's server and an embedded PostgreSQL 17
  *   BENCH_SERVERS=embedded BENCH_ROWS=100000 BENCH_ROUNDS=10 npm run bench:rls   # a quick look
@@ -140,7 +141,7 @@ function auditTiming(url: string): string {
     const started = performance.now();
     let out = '';
     try {
-      out = execFileSync(process.execPath, [cli, 'rls-audit', '--db', url, '--json', '--policies-dir', empty], { env, encoding: 'utf8' });
+      out = execFileSync(process.execPath, [cli, 'rls-audit', '--db', url, '--json', '--policies-dir', empty, '--no-matrix'], { env, encoding: 'utf8' });
     } catch (error) {
       out = (error as { stdout?: string }).stdout ?? '';
     }
