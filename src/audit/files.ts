@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DbkitError } from '../errors.js';
-import { writeFileAtomic } from '../persist/files.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { Locate } from './sarif.js';
 
 /** Writes `content` to `file` atomically (temporary file, then rename); a failure is a one-line USAGE error. */

@@ -5,7 +5,7 @@
  */
 import type { Reporter } from '../output/terminal.js';
 import { plural, printable } from '../output/text.js';
-import type { AuditReport } from '../commands/rls-audit.js';
+import type { AuditReport } from './report.js';
 import { IDENTITIES, OPERATIONS, type MatrixCell } from './matrix.js';
 import type { Finding, Level } from './model.js';
 

@@ -20,7 +20,8 @@ import { ensureBackupDir, folderTag, manifestPath, scanBackupDir, thisWriter, wr
 import { archiveName, backupDatabaseName, backupMarker, newBackupId, partialArchiveName } from './names.js';
 import { dumpWithSnapshot, fileSize, sha256File, verifyArchive } from './pgdump.js';
 import { pruneBackups, type PruneResult } from './prune.js';
-import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, newChecksumKey, factsOf, maintenanceDatabase, systemIdentifier, verifyCopy } from './template.js';
+import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, newChecksumKey, factsOf, systemIdentifier, verifyCopy } from './template.js';
+import { maintenanceDatabase } from '../db/connect.js';
 import { databaseLeftovers, folderLeftovers, type Leftover } from './leftovers.js';
 
 export type BackupPlan = { strategy: 'pg_dump'; dump: PgTool; restore: PgTool } | { strategy: 'template' };

@@ -7,7 +7,8 @@ import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { renderMigration, type LoadedMigration } from '../migrations/load.js';
 import { recordChecksumSql } from '../migrations/tracking.js';
@@ -17,7 +18,8 @@ import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, 
 import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
-import type { BackupManifest } from '../backup/manifest.js';
+import { backupNeeds } from '../backup/privileges.js';
+import { backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
 import type { CheckResult } from '../core/validation.js';
 import { formatBytes, formatDuration } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
@@ -45,15 +47,7 @@ export interface MigrationResult {
   error?: ErrorDocument;
 }
 
-export interface BackupSummary {
-  id: string;
-  strategy: BackupManifest['strategy'];
-  location: BackupManifest['location'];
-  sizeBytes: number;
-  verified: boolean;
-  verification: string;
-  durationMs: number;
-}
+export type { BackupSummary } from '../pipeline/backup-step.js';
 
 export interface ApplyReport {
   command: 'apply';
@@ -78,10 +72,6 @@ export interface ApplyReport {
   rehearsal: RehearseReport | null;
   error: ErrorDocument | null;
   durationMs: number;
-}
-
-function summarise(m: BackupManifest): BackupSummary {
-  return { id: m.id, strategy: m.strategy, location: m.location, sizeBytes: m.sizeBytes, verified: m.verified, verification: m.verification.detail, durationMs: m.durationMs };
 }
 
 export async function applyMigrations(config: ResolvedConfig, options: ApplyOptions, reporter: Reporter): Promise<ApplyReport> {
@@ -123,7 +113,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       try {
         context = await loadMigrationContext(config);
         if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-        await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: context.migrations });
+        await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backupNeeds: backupPlan ? backupNeeds(backupPlan) : [], purpose: 'dbkit apply', onlyIfPending: context.migrations });
         // After the privilege check: linting reads what is pending from dbkit's tracking.
         report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);
       } catch (error) {
@@ -177,7 +167,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
           const take = () => takeBackup({ config, target, server, plan: backupPlan!, reason: 'apply', migrations: plan.applied });
           try {
             const manifest = backupPlan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();
-            report.backup = summarise(manifest);
+            report.backup = backupSummary(manifest);
             step.done(`${manifest.id} (${manifest.strategy === 'pg_dump' ? 'pg_dump archive' : `copy ${manifest.location.kind === 'database' ? manifest.location.database : ''}`}, ${formatBytes(manifest.sizeBytes)}): ${manifest.verification.detail}`);
           } catch (error) {
             step.fail();

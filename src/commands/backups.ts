@@ -10,7 +10,7 @@ import { folderLeftovers, type Leftover } from '../backup/leftovers.js';
 import { formatBytes } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { DbkitError } from '../errors.js';
-import { withDatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
 import { withMigrationLock } from '../migrations/session.js';
 import { describePrune, pruneBackups, type PruneResult } from '../backup/prune.js';
 

@@ -9,7 +9,9 @@ import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { describeTarget } from '../db/target.js';
 import type { Drift } from '../migrations/plan.js';
 import { runMigrationStep } from '../migrations/run.js';
 import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
@@ -19,13 +21,13 @@ import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
+import { backupNeeds } from '../backup/privileges.js';
 import type { CheckResult, ValidationTarget } from '../core/validation.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
-import type { BackupSummary } from './apply.js';
-import { backupInSession, backupSummary } from './backup.js';
+import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
 
 export interface RollbackOptions {
   selection: RollbackSelection;
@@ -94,11 +96,6 @@ async function backupsOf(config: ResolvedConfig, target: DatabaseTarget): Promis
   return (await listManifests(config.backupDir)).filter((m) => m.status === 'done' && m.source.database === target.databaseName && m.source.kind === target.kind);
 }
 
-/** 'database "shop" on db.example.com:5432': names the database without echoing any secret. */
-export function describeTarget(target: DatabaseTarget): string {
-  const url = new URL(target.redactedUrl);
-  return `database "${target.databaseName}" at ${url.hostname || 'localhost'}${url.port ? `:${url.port}` : ''}${target.kind === 'embedded' ? ' (embedded)' : ''}`;
-}
 
 export function confirmationQuestion(target: DatabaseTarget, toRevert: readonly string[], backup: boolean): string {
   const n = toRevert.length;
@@ -137,7 +134,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
     step = reporter.step('pre-flight');
     try {
       context = await loadMigrationContext(config);
-      await checkPrivileges(probe, server, { access: 'read', backup: null, purpose: 'dbkit rollback' });
+      await checkPrivileges(probe, server, { access: 'read', backupNeeds: [], purpose: 'dbkit rollback' });
       const state = await readState(probe, context);
       checkRunnable(state, config, options.force);
       const rollback = revertPlan(state, context, options.selection, await backupsOf(config, target));
@@ -147,7 +144,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       report.applied = rollback.applied;
       report.drift = state.plan.drift;
       if (options.backup && rollback.toRevert.length > 0) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-      if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backup: backupPlan, purpose: 'dbkit rollback' });
+      if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backupNeeds: backupPlan ? backupNeeds(backupPlan) : [], purpose: 'dbkit rollback' });
     } catch (error) {
       step.fail();
       throw error;

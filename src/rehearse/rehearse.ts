@@ -24,7 +24,8 @@ import { statementTree, type MigrationSql } from '../migrations/statements.js';
 import { withDisposableCopy, type CopyFacts, type CopySource } from './copy.js';
 import type { MigrationRehearsal } from './model.js';
 import { rehearseMigration, type RehearsalSource, type RehearseContext } from './run.js';
-import { breaches, formatThreshold, type Threshold } from './thresholds.js';
+import { breaches } from './thresholds.js';
+import { formatThreshold, type Threshold } from '../core/thresholds.js';
 
 export interface RehearseOptions {
   from: CopySource;
