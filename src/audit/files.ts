@@ -11,7 +11,7 @@ import type { Locate } from './sarif.js';
 /** Writes `content` to `file` atomically (temporary file, then rename); a failure is a one-line USAGE error. */
 export async function writeOutput(file: string, content: string, what: string): Promise<void> {
   try {
-    await writeFileAtomic(file, content);
+    await writeFileAtomic(file, content, { createFolder: true });
   } catch (error) {
     throw new DbkitError('USAGE', `cannot write ${what} to ${file}: ${(error as Error).message}`, { hint: 'check that the folder exists and is writable' });
   }

@@ -97,7 +97,7 @@ export class CoursePersister {
 
   /** Writes the file (atomically: temp file + rename) and then runs the database write. A file error throws; a database error never does. */
   async dualWrite<T>(file: string, content: string | Uint8Array, persist: (persister: this) => Promise<PersistResult<T>>): Promise<{ file: string; db: PersistResult<T> }> {
-    await writeFileAtomic(file, content);
+    await writeFileAtomic(file, content, { createFolder: true });
     return { file, db: await persist(this) };
   }
 
