@@ -135,7 +135,7 @@ async function restoreIntoNew(config: ResolvedConfig, target: DatabaseTarget, p:
   // Only ever the database this restore created itself.
   const drop = () =>
     withClient(serverUrl, connectOptions, (m) => m.query(`DROP DATABASE IF EXISTS ${quoteIdent(p.name)}`)).catch((error: unknown) =>
-      reporter.warn(`could not drop the half-restored database ${p.name} (${errorMessage(error).split('\n')[0]}): drop it yourself`),
+      reporter.warn(`could not drop the half-restored database ${p.name} (${firstLine(error)}): drop it yourself`),
     );
   const { manifest } = p;
   if (manifest.location.kind === 'file') {
@@ -251,6 +251,8 @@ async function restoreInPlace(config: ResolvedConfig, target: DatabaseTarget, p:
   });
 }
 
+const firstLine = (error: unknown): string => errorMessage(error).split('\n')[0] ?? '';
+
 /** Template backups in place: clone the copy, prove the clone, then swap it in for the live database. */
 async function swapInCopy(target: DatabaseTarget, copy: string, p: Prepared, reporter: Reporter): Promise<FactsComparison> {
   const stamp = backupDatabaseName(p.manifest.id).replace(/^dbkit_bk_/, '');
@@ -265,11 +267,13 @@ async function swapInCopy(target: DatabaseTarget, copy: string, p: Prepared, rep
       proof = await proveClone(p.manifest, withDatabase(target.url, staging), target.connectTimeoutMs);
       await swapDatabases(maintenance, target.databaseName, staging, retired);
     } catch (error) {
-      await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`).catch(() => {});
+      await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`).catch((dropError: unknown) => reporter.warn(`could not drop the half-restored copy ${staging} (${firstLine(dropError)}): drop it yourself`));
       throw error;
     }
-    await maintenance.query(`COMMENT ON DATABASE ${quoteIdent(target.databaseName)} IS ${quoteLiteral(`restored by dbkit from backup ${p.manifest.id}`)}`).catch(() => {});
-    await maintenance.query(`DROP DATABASE ${quoteIdent(retired)}`).catch(() => reporter.warn(`the replaced database was kept as ${retired}: drop it once you no longer need it`));
+    await maintenance
+      .query(`COMMENT ON DATABASE ${quoteIdent(target.databaseName)} IS ${quoteLiteral(`restored by dbkit from backup ${p.manifest.id}`)}`)
+      .catch((error: unknown) => reporter.warn(`restored, but could not label ${target.databaseName} with the backup it came from (${firstLine(error)})`));
+    await maintenance.query(`DROP DATABASE ${quoteIdent(retired)}`).catch((error: unknown) => reporter.warn(`the replaced database was kept as ${retired} (${firstLine(error)}): drop it once you no longer need it`));
     return proof;
   });
 }

@@ -26,6 +26,6 @@ export async function createRole(server: TestServer, prefix: string, attributes 
       url.password = password;
       return url.toString();
     },
-    drop: () => withAdmin(server.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${name}`)).then(() => {}),
+    drop: () => withAdmin(server.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdent(name)}`)).then(() => {}),
   };
 }
