@@ -5,13 +5,29 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config.js';
 import { redactUrl, secretsOf } from '../core/redact.js';
-import { registerSecrets } from '../output/secrets.js';
+import { inSecretScope, registerSecrets, scrubError, withSecretScope } from '../output/secrets.js';
 import type { Reporter } from '../output/terminal.js';
 import { databaseNameOf, parseDatabaseUrl } from '../db/connect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { acquireEmbedded } from './cluster.js';
 
-export async function withDatabaseTarget<T>(config: ResolvedConfig, reporter: Reporter, fn: (target: DatabaseTarget) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on the database the config names. The target's secrets are known (scrubbed from what
+ * is printed) for the duration of the call; an error leaving a call that opened its own secret
+ * scope (a library call) leaves scrubbed.
+ */
+export function withDatabaseTarget<T>(config: ResolvedConfig, reporter: Reporter, fn: (target: DatabaseTarget) => Promise<T>): Promise<T> {
+  const opened = !inSecretScope();
+  return withSecretScope(async () => {
+    try {
+      return await onTarget(config, reporter, fn);
+    } catch (error) {
+      throw opened ? scrubError(error) : error;
+    }
+  });
+}
+
+async function onTarget<T>(config: ResolvedConfig, reporter: Reporter, fn: (target: DatabaseTarget) => Promise<T>): Promise<T> {
   if (config.databaseUrl) {
     registerSecrets(secretsOf(config.databaseUrl));
     parseDatabaseUrl(config.databaseUrl);

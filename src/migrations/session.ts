@@ -175,12 +175,12 @@ export async function withMigrationLock<T>(target: DatabaseTarget, options: Lock
   }
 }
 
-const expectationCache = new Map<string, ExpectationSet>();
-
-/** Expectations declared beside the migrations (<migrations>/support/expectations.ts), if any. */
+/**
+ * Expectations declared beside the migrations (<migrations>/support/expectations.ts), if any.
+ * Looked for on every call: jiti loads the module once per process, and a folder that had none
+ * at the last call may have one now.
+ */
 export async function loadExpectations(migrationsDir: string): Promise<ExpectationSet> {
-  const cached = expectationCache.get(migrationsDir);
-  if (cached) return cached;
   const candidates = ['expectations.ts', 'expectations.js'].map((f) => path.join(migrationsDir, 'support', f));
   const file = candidates.find((f) => existsSync(f));
   let set: ExpectationSet = {};
@@ -193,7 +193,6 @@ export async function loadExpectations(migrationsDir: string): Promise<Expectati
       throw new DbkitError('PREFLIGHT_FAILED', `${file} cannot be loaded: ${errorMessage(error).split('\n')[0]}`);
     }
   }
-  expectationCache.set(migrationsDir, set);
   return set;
 }
 
