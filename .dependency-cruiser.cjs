@@ -9,7 +9,7 @@
  * imports included (tsPreCompilationDeps).
  */
 const TIERS = [
-  { name: 'entry', units: ['cli.ts', 'index.ts', 'migrate.ts', 'persister.ts'], sideways: true },
+  { name: 'entry', units: ['cli.ts', 'index.ts', 'library.ts', 'migrate.ts', 'persister.ts'], sideways: true },
   { name: 'commands', units: ['commands/'] },
   { name: 'runtime', units: ['runtime.ts'] },
   { name: 'workflows', units: ['pipeline/', 'rehearse/'] },
