@@ -17,6 +17,7 @@ import { formatDuration } from '../core/duration.js';
 import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
 
 export interface BackupReport {
   command: 'backup';
@@ -48,7 +49,7 @@ export async function backupDatabase(config: ResolvedConfig, reporter: Reporter)
     } finally {
       await probe.end().catch(() => {});
     }
-    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: plan.strategy === 'template', reporter };
+    const lockOptions = lockOptionsFor(config, reporter, plan.strategy === 'template');
     step = reporter.step('lock');
     return withMigrationLock(target, lockOptions, async (session) => {
       step.done();

@@ -34,6 +34,7 @@ import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
 import { redactUrl } from '../core/redact.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
 
 export const RESTORE_MODES = ['into', 'in-place'] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
@@ -229,7 +230,7 @@ async function restoreInPlace(config: ResolvedConfig, target: DatabaseTarget, p:
   const { manifest } = p;
   const freshPlan = p.freshPlan!;
   const exclusiveCopy = freshPlan.strategy === 'template' || manifest.strategy === 'template';
-  const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy, reporter };
+  const lockOptions = lockOptionsFor(config, reporter, exclusiveCopy);
   let step = reporter.step('lock');
   return withMigrationLock(target, lockOptions, async (session) => {
     step.done();
