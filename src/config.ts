@@ -10,14 +10,20 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { DbkitError } from './errors.js';
 import { parseDuration } from './core/duration.js';
-import { LINT_MODES, TRANSACTION_ASSUMPTIONS, type LintMode, type TransactionAssumption } from './lint/model.js';
-import { parseThresholds, THRESHOLD_HELP, type Threshold } from './rehearse/thresholds.js';
+import { parseThresholds, THRESHOLD_HELP, type Threshold } from './core/thresholds.js';
 
 /** node-pg-migrate's default when no --ignore-pattern is given (migration.ts: `^\\..*`): dotfiles. */
 export const DEFAULT_IGNORE_PATTERN = '\\..*';
 
 export const BACKUP_STRATEGIES = ['auto', 'pg_dump', 'template'] as const;
 export type BackupStrategyChoice = (typeof BACKUP_STRATEGIES)[number];
+
+/** The lint settings' choices (the linting lives in lint/). apply's pre-flight: warn about findings, or refuse to apply (exit 7). */
+export const LINT_MODES = ['warn', 'block', 'off'] as const;
+export type LintMode = (typeof LINT_MODES)[number];
+
+export const TRANSACTION_ASSUMPTIONS = ['auto', 'yes', 'no'] as const;
+export type TransactionAssumption = (typeof TRANSACTION_ASSUMPTIONS)[number];
 
 export interface ResolvedConfig {
   cwd: string;

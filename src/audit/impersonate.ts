@@ -26,6 +26,8 @@ export interface Residue {
   tables: { table: string; before: number; after: number }[];
   /** Sequences are not transactional: values drawn while seeding stay drawn. */
   sequencesAdvanced: string[];
+  /** Why the sequences could not be read (so sequencesAdvanced says nothing), or null. */
+  sequencesUnread: string | null;
 }
 
 export interface MatrixReport {
@@ -48,16 +50,22 @@ async function counts(client: pg.ClientBase, tables: readonly string[]): Promise
   return new Map(rows.map((r) => [r.t, Number(r.n)]));
 }
 
-async function sequences(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, string | null>> {
+/**
+ * The last value of each sequence the tables own. A role that may not read a sequence (an identity
+ * column's needs no USAGE to insert) leaves it unread: said in `unreadable`, never taken as
+ * "did not advance". Any other error propagates.
+ */
+export async function readSequences(client: pg.ClientBase, tables: readonly string[]): Promise<{ values: Map<string, string | null>; unreadable: string | null }> {
   try {
     const { rows } = await client.query<{ s: string; v: string | null }>(
       `SELECT s.oid::regclass::text AS s, pg_sequence_last_value(s.oid)::text AS v FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
         WHERE d.refobjid = ANY(SELECT to_regclass(x) FROM unnest($1::text[]) x) AND d.deptype IN ('a', 'i')`,
       [tables],
     );
-    return new Map(rows.map((r) => [r.s, r.v]));
-  } catch {
-    return new Map();
+    return { values: new Map(rows.map((r) => [r.s, r.v])), unreadable: null };
+  } catch (error) {
+    if (pgErrorInfo(error)?.code !== '42501') throw error;
+    return { values: new Map(), unreadable: errorMessage(error) };
   }
 }
 
@@ -86,7 +94,7 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
   // The map's tables and those their required references reach (rows may be seeded there too).
   const touched = [...columns.keys()];
   const before = await counts(client, touched);
-  const seqBefore = await sequences(client, touched);
+  const seqBefore = await readSequences(client, touched);
   const uids: Uids = { a: randomUUID(), b: randomUUID(), c: randomUUID() };
   const references = crossReferences(tenancy, columns);
   const planned = planMatrix(tenancy, references).filter(options.keep ?? (() => true));
@@ -120,7 +128,7 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
     await client.query('ROLLBACK').catch(() => {});
   }
   const after = await counts(client, touched);
-  const seqAfter = await sequences(client, touched);
+  const seqAfter = await readSequences(client, touched);
   const tables = touched.map((table) => ({ table, before: before.get(table) ?? 0, after: after.get(table) ?? 0 }));
   return {
     proof: proof!,
@@ -132,7 +140,8 @@ export async function runIsolationMatrix(client: pg.ClientBase, map: TenancyMap,
     residue: {
       clean: tables.every((t) => t.before === t.after),
       tables,
-      sequencesAdvanced: [...seqAfter].filter(([s, v]) => seqBefore.get(s) !== v).map(([s]) => s),
+      sequencesAdvanced: [...seqAfter.values].filter(([s, v]) => seqBefore.values.get(s) !== v).map(([s]) => s),
+      sequencesUnread: seqBefore.unreadable ?? seqAfter.unreadable,
     },
   };
 }

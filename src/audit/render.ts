@@ -5,7 +5,7 @@
  */
 import type { Reporter } from '../output/terminal.js';
 import { plural, printable } from '../output/text.js';
-import type { AuditReport } from '../commands/rls-audit.js';
+import type { AuditReport } from './report.js';
 import { ATTACK_OPERATIONS, IDENTITIES, OPERATIONS, type MatrixCell } from './matrix.js';
 import type { Finding, Level } from './model.js';
 
@@ -121,6 +121,7 @@ function renderMatrix(report: AuditReport, reporter: Reporter, options: RenderOp
     const counts = printable(r.tables.map((t) => `${t.table} ${t.before}=${t.after}`).join(', '));
     reporter.info(r.clean ? `  ${c.green('no residue')}: row counts before = after (${counts})` : `  ${c.red('RESIDUE')}: row counts changed (${printable(r.tables.filter((t) => t.before !== t.after).map((t) => `${t.table} ${t.before}->${t.after}`).join(', '))})`);
     if (r.sequencesAdvanced.length > 0) reporter.info(`  ${c.dim(`sequences advanced (not transactional): ${printable(r.sequencesAdvanced.join(', '))}`)}`);
+    if (r.sequencesUnread) reporter.warn(`sequences not checked for residue: ${printable(r.sequencesUnread)} (grant SELECT on them to check)`);
   }
 }
 

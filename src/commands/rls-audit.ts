@@ -8,7 +8,8 @@ import { Command, Option } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { databaseFacts, type DatabaseTarget } from '../db/target.js';
 import { connectChecked } from '../migrations/session.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
@@ -19,19 +20,20 @@ import { RULES } from '../audit/rules/index.js';
 import { compareDrift, DRIFT_RULES } from '../audit/drift.js';
 import { normaliseDeclarations } from '../audit/normalise.js';
 import { loadPolicyProject } from '../audit/project.js';
-import { absentFromDatabase, coverageNotice, type Absent } from '../audit/coverage.js';
+import { absentFromDatabase, coverageNotice } from '../audit/coverage.js';
 import { matrixNeeds } from '../audit/privileges.js';
 import { resolveTenancy } from '../audit/tenancy.js';
 import { assertPrivileges } from '../db/privileges.js';
 import { runIsolationMatrix, type Residue } from '../audit/impersonate.js';
 import type { MatrixCell } from '../audit/matrix.js';
-import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn, type Finding } from '../audit/model.js';
+import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn } from '../audit/model.js';
 import { toSarif } from '../audit/sarif.js';
 import { renderAudit, summaryLine } from '../audit/render.js';
 import { renderDiff } from '../audit/render-diff.js';
 import { diffSnapshot, readSnapshot, takeSnapshot, writeSnapshot, type Snapshot, type SnapshotDiff } from '../audit/snapshot.js';
 import { pgtapSuite } from '../audit/pgtap-export.js';
 import type { MatrixProof } from '../audit/proof.js';
+import type { AuditReport } from '../audit/report.js';
 import { locator, writeOutput } from '../audit/files.js';
 import type { Unseedable } from '../audit/seed.js';
 import { inferFromCatalog } from '../audit/infer-catalog.js';
@@ -55,36 +57,7 @@ export interface AuditOptions {
   exportPgtap: string | null;
 }
 
-export interface AuditReport {
-  command: 'rls-audit';
-  ok: boolean;
-  database: { url: string; kind: DatabaseTarget['kind']; name: string };
-  server: { version: string; versionNum: number };
-  findings: Finding[];
-  /** unverified: declarations whose expressions the role may not compile (info findings, not drift). */
-  drift: { source: string | null; compared: number; unverified: number; skipped: string | null };
-  matrix: MatrixCell[];
-  matrixSource: string | null;
-  matrixSkipped: string | null;
-  /** Where the matrix's tenancy map came from (declared in policies/, or inferred), with the inference's notes. */
-  tenancy: MatrixTenancy | null;
-  /** Tables the matrix could not seed, with the constraint that stopped it (their cells are not probed). */
-  unseedable: Unseedable[];
-  residue: Residue | null;
-  /** Why drift and the matrix were skipped when the policies folder describes another schema (null when it describes this one). */
-  notice: string | null;
-  /** The tables and API roles the policies folder names that the database does not have. */
-  absent: Absent;
-  /** What changed since the --diff snapshot (null without --diff). */
-  diff: (SnapshotDiff & { file: string }) | null;
-  /** Files written: --snapshot, --export-pgtap (with its number of tests). */
-  written: { snapshot: string | null; pgtap: { file: string; tests: number } | null };
-  summary: {
-    errors: number; warnings: number; info: number; drift: number; rules: number; tables: number; policies: number;
-    matrixCells: number; leaks: number; blocked: number; probeErrors: number; unseedable: number; failOn: FailOn; durationMs: number;
-  };
-  error: ErrorDocument | null;
-}
+export type { AuditReport } from '../audit/report.js';
 
 export async function auditRls(config: ResolvedConfig, options: AuditOptions, reporter: Reporter): Promise<AuditReport> {
   const started = performance.now();
