@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { DbkitError, ERROR_CODES } from './errors.js';
 import { errorDocument, printError } from './output/errors.js';
+import { withSecretScope } from './output/secrets.js';
 import { dbkitVersion } from './version.js';
 import { runInterruptCleanups } from './core/interrupt.js';
 
@@ -120,6 +121,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.stderr.on('error', ignoreClosedPipe);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // One secret scope for the whole command, printing included (output/secrets.ts).
+  return withSecretScope(() => run(program, argv));
+}
+
+async function run(program: Command, argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -10,14 +10,20 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { DbkitError } from './errors.js';
 import { parseDuration } from './core/duration.js';
-import { LINT_MODES, TRANSACTION_ASSUMPTIONS, type LintMode, type TransactionAssumption } from './lint/model.js';
-import { parseThresholds, THRESHOLD_HELP, type Threshold } from './rehearse/thresholds.js';
+import { parseThresholds, THRESHOLD_HELP, type Threshold } from './core/thresholds.js';
 
 /** node-pg-migrate's default when no --ignore-pattern is given (migration.ts: `^\\..*`): dotfiles. */
 export const DEFAULT_IGNORE_PATTERN = '\\..*';
 
 export const BACKUP_STRATEGIES = ['auto', 'pg_dump', 'template'] as const;
 export type BackupStrategyChoice = (typeof BACKUP_STRATEGIES)[number];
+
+/** The lint settings' choices (the linting lives in lint/). apply's pre-flight: warn about findings, or refuse to apply (exit 7). */
+export const LINT_MODES = ['warn', 'block', 'off'] as const;
+export type LintMode = (typeof LINT_MODES)[number];
+
+export const TRANSACTION_ASSUMPTIONS = ['auto', 'yes', 'no'] as const;
+export type TransactionAssumption = (typeof TRANSACTION_ASSUMPTIONS)[number];
 
 export interface ResolvedConfig {
   cwd: string;
@@ -154,7 +160,7 @@ export const SETTINGS = {
   sensitive: { key: 'sensitive', env: 'DBKIT_SENSITIVE', flag: '--sensitive <list>', defaultText: 'none', description: 'Comma-separated tables (schema.table) or columns (schema.table.column) holding sensitive data, besides columns named like email, password, token, secret, phone, ssn.', parse: nameList },
   privilegedRoles: { key: 'privilegedRoles', env: 'DBKIT_PRIVILEGED_ROLES', flag: '--privileged-roles <list>', defaultText: 'none', description: 'Comma-separated roles allowed to be SUPERUSER or BYPASSRLS besides postgres, service_role and the Supabase admin roles.', parse: nameList },
   testsDir: { key: 'testsDir', env: 'DBKIT_TESTS_DIR', flag: null, defaultText: 'tests-sql', description: 'Folder of pgTAP test files (*.sql) that dbkit test runs when given no files.', parse: text },
-  lint: { key: 'lint', env: 'DBKIT_LINT', flag: null, defaultText: 'warn', description: "apply's pre-flight lints the pending migrations with squawk: warn prints the findings and goes on; block refuses to apply (exit 7, nothing applied).", choices: LINT_MODES, parse: oneOf(LINT_MODES) },
+  lint: { key: 'lint', env: 'DBKIT_LINT', flag: null, defaultText: 'warn', description: "apply's pre-flight lints the pending migrations with squawk: warn prints the findings and goes on; block refuses to apply (exit 7, nothing applied); off skips it (for a CI that runs dbkit lint as its own step).", choices: LINT_MODES, parse: oneOf(LINT_MODES) },
   lintExclude: { key: 'lintExclude', env: 'DBKIT_LINT_EXCLUDE', flag: '--exclude <rules>', defaultText: 'none', description: 'Comma-separated squawk rules not to report (require-lock-timeout is always left out: dbkit sets lock_timeout itself).', parse: ruleList },
   lintPgVersion: { key: 'lintPgVersion', env: 'DBKIT_LINT_PG_VERSION', flag: '--pg-version <version>', defaultText: "the server's version when connected, else squawk's default", description: 'PostgreSQL version squawk judges the SQL for (e.g. 15).', parse: pgVersion },
   lintTransaction: { key: 'lintTransaction', env: 'DBKIT_LINT_TRANSACTION', flag: '--assume-transaction <when>', defaultText: 'auto', description: 'Whether squawk assumes each migration runs in a transaction: auto (yes, unless it calls pgm.noTransaction()), yes, no.', choices: TRANSACTION_ASSUMPTIONS, parse: oneOf(TRANSACTION_ASSUMPTIONS) },

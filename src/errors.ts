@@ -63,13 +63,16 @@ export class DbkitError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly pg: PgErrorInfo | undefined;
+  /** A library call that failed part-way: its report, saying what was done before the failure. */
+  readonly report: unknown;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; pg?: PgErrorInfo; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; pg?: PgErrorInfo; cause?: unknown; report?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DbkitError';
     this.code = code;
     this.hint = options.hint;
     this.pg = options.pg;
+    this.report = options.report;
   }
 
   get exitCode(): number {

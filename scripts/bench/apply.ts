@@ -31,6 +31,7 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const MIGRATIONS_DIR = path.join(ROOT, 'migrations');
 const BIN = path.join(ROOT, 'bin', 'dbkit.js');
 const NPM_BIN = path.join(ROOT, 'node_modules', 'node-pg-migrate', 'bin', 'node-pg-migrate.js');
+const PRELOAD_PARSER = path.join(ROOT, 'scripts', 'bench', 'preload-sql-parser.mjs');
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const BACKUP_REPS = Number(process.env.BENCH_BACKUP_REPS ?? 3);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
@@ -128,7 +129,7 @@ function cliContenders(backupDir: string): { dbkit: Contender; baseline: Contend
   return {
     dbkit: async (url) => applied(url, run([BIN, 'apply', '--no-backup', '--json'], { DATABASE_URL: url, DBKIT_BACKUP_DIR: backupDir })),
     baseline: async (url) =>
-      applied(url, run([NPM_BIN, 'up', '-m', 'migrations', '--migrations-schema', 'dbkit', '-t', 'migrations', '--create-migrations-schema', '--no-single-transaction', '--no-verbose'], { DATABASE_URL: url })),
+      applied(url, run(['--import', PRELOAD_PARSER, NPM_BIN, 'up', '-m', 'migrations', '--migrations-schema', 'dbkit', '-t', 'migrations', '--create-migrations-schema', '--no-single-transaction', '--no-verbose'], { DATABASE_URL: url })),
   };
 }
 

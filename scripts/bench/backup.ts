@@ -31,6 +31,7 @@ import { findPgTool, libpqEnv } from '../../src/backup/pg-tools.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { formatBytes, formatDuration } from '../../src/core/duration.ts';
+import { quoteIdent } from '../../src/core/sql.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const rowsArg = process.argv.indexOf('--rows');
@@ -101,7 +102,7 @@ async function benchServer(label: string, serverUrl: string, strategies: BackupS
   const name = `dbkit_bench_${randomBytes(3).toString('hex')}`;
   const url = withDb(serverUrl, name);
   const created: string[] = [name];
-  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
   try {
     let started = performance.now();
     await seed(url);
@@ -157,7 +158,7 @@ async function benchServer(label: string, serverUrl: string, strategies: BackupS
     }
   } finally {
     await admin(serverUrl, async (c) => {
-      for (const db of created) await c.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+      for (const db of created) await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
     });
   }
 }
@@ -170,11 +171,11 @@ async function plainBaseline(serverUrl: string, name: string, strategy: BackupSt
   created.push(copy);
   if (strategy === 'template') {
     let started = performance.now();
-    await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${copy}_bk TEMPLATE ${name}`));
+    await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(`${copy}_bk`)} TEMPLATE ${quoteIdent(name)}`));
     created.push(`${copy}_bk`);
     const plainBackupMs = performance.now() - started;
     started = performance.now();
-    await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${copy} TEMPLATE ${copy}_bk`));
+    await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(copy)} TEMPLATE ${quoteIdent(`${copy}_bk`)}`));
     return { plainBackupMs, plainRestoreMs: performance.now() - started };
   }
   const major = await admin(serverUrl, async (c) => Math.floor(Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10_000));
@@ -185,7 +186,7 @@ async function plainBaseline(serverUrl: string, name: string, strategy: BackupSt
   await run(dump.path, ['--format=custom', `--file=${file}`], { env: { ...process.env, ...libpqEnv(withDb(serverUrl, name)) } });
   const plainBackupMs = performance.now() - started;
   started = performance.now();
-  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${copy} TEMPLATE template0`));
+  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(copy)} TEMPLATE template0`));
   await run(restore.path, ['--exit-on-error', `--dbname=${copy}`, file], { env: { ...process.env, ...libpqEnv(withDb(serverUrl, copy)) } });
   rmSync(file, { force: true });
   return { plainBackupMs, plainRestoreMs: performance.now() - started };

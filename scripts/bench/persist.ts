@@ -20,6 +20,7 @@ import { CoursePersister } from '../../src/persist/persister.ts';
 import { acquireEmbedded, destroyEmbedded } from '../../src/embedded/cluster.ts';
 import { withDatabase } from '../../src/db/connect.ts';
 import { generateCourses } from '../generate-courses.ts';
+import { quoteIdent } from '../../src/core/sql.ts';
 
 const { values } = parseArgs({ options: { courses: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '60' }, loop: { type: 'string', default: '100' }, latency: { type: 'string', default: '50' } } });
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -130,7 +131,7 @@ async function main() {
   }
   const name = `dbkit_bench_persist_${process.pid}`;
   const url = withDatabase(adminUrl, name);
-  await admin(adminUrl, `CREATE DATABASE ${name}`);
+  await admin(adminUrl, `CREATE DATABASE ${quoteIdent(name)}`);
   try {
     const env = { ...process.env, DATABASE_URL: undefined, DBKIT_STATE_DIR: path.join(temp, 'cli-state'), NO_COLOR: '1' } as NodeJS.ProcessEnv;
     const applied = dbkit(['apply', '--db', url, '--no-backup'], env);

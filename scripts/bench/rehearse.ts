@@ -27,6 +27,7 @@ import { strongestLocks } from '../../src/rehearse/wording.ts';
 import { LOCK_NAMES } from '../../src/rehearse/locks.ts';
 import type { DatabaseTarget } from '../../src/db/target.ts';
 import { median, ms, ratio, recordingReporter, serverVersion, table, timed, urlFor, withAdmin, withScratchDatabase } from './support.ts';
+import { quoteIdent } from '../../src/core/sql.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -72,7 +73,7 @@ const SETS: MigrationSet[] = [
 
 async function withCopy<T>(adminUrl: string, source: string, fn: (url: string) => Promise<T>): Promise<T> {
   const name = `bench_rh_${randomBytes(4).toString('hex')}`;
-  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${source}`));
+  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(source)}`));
   try {
     return await fn(urlFor(adminUrl, name));
   } finally {

@@ -10,7 +10,8 @@
  *     rolled back) and after. How the timings are taken: scripts/bench/rls-shapes.ts. The plan of
  *     each shape is printed. Then the same whole read through a naive policy (helper called per
  *     row, no index on the filtered column), to show what the rules prevent.
- * (b) dbkit rls-audit (the CLI, lints and drift) on a schema of 200 RLS tables: wall time, target < 3 s.
+ * (b) dbkit rls-audit (the CLI, lints and drift, --no-matrix: without a map it would now infer one and
+ *     run the matrix, which bench:rls-infer measures) on a schema of 200 RLS tables: wall time, target < 3 s.
  *
  *   npm run bench:rls                          # DATABASE_URL's server and an embedded PostgreSQL 17
  *   BENCH_SERVERS=embedded BENCH_ROWS=100000 BENCH_ROUNDS=10 npm run bench:rls   # a quick look
@@ -29,6 +30,7 @@ import { rollbackMigrations } from '../../src/commands/rollback.ts';
 import { quietReporter } from '../../src/output/terminal.ts';
 import { median, urlFor, withAdmin } from './support.ts';
 import { emptySamples, floorShape, measurePair, planOf, renderShapes, shapes, type ShapeResult, type Tenant } from './rls-shapes.ts';
+import { quoteIdent } from '../../src/core/sql.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -140,7 +142,7 @@ function auditTiming(url: string): string {
     const started = performance.now();
     let out = '';
     try {
-      out = execFileSync(process.execPath, [cli, 'rls-audit', '--db', url, '--json', '--policies-dir', empty], { env, encoding: 'utf8' });
+      out = execFileSync(process.execPath, [cli, 'rls-audit', '--db', url, '--json', '--policies-dir', empty, '--no-matrix'], { env, encoding: 'utf8' });
     } catch (error) {
       out = (error as { stdout?: string }).stdout ?? '';
     }
@@ -156,12 +158,12 @@ async function benchServer(label: string, adminUrl: string): Promise<void> {
   const names = { after: `bench_rls_after_${suffix}`, before: `bench_rls_before_${suffix}` };
   const urls = { after: urlFor(adminUrl, names.after), before: urlFor(adminUrl, names.before) };
   try {
-    await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${names.after}`));
+    await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(names.after)}`));
     const version = await withAdmin(adminUrl, async (c) => (await c.query<{ v: string }>("SELECT split_part(current_setting('server_version'), ' ', 1) AS v")).rows[0]!.v);
     console.log(`\n== RLS benchmark on PostgreSQL ${version} (${label}), ${ROWS.toLocaleString('en')} contents rows (${LAYOUT}), ${TENANTS} tenants, ${ROUNDS} rounds`);
     let started = performance.now();
     await seed(urls.after);
-    await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${names.before} TEMPLATE ${names.after}`));
+    await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(names.before)} TEMPLATE ${quoteIdent(names.after)}`));
     const rolled = await rollbackMigrations(config(urls.before), { selection: { kind: 'to', migration: '20261130120000_same-tenant-references' }, backup: false, force: false, yes: true }, quietReporter());
     if (!rolled.ok || !rolled.migrations.some((m) => m.name === LAST && m.status === 'reverted')) throw new Error(`rollback of ${LAST} failed: ${rolled.error?.message}`);
     for (const url of Object.values(urls)) await withAdmin(url, (c) => c.query('ANALYZE'));

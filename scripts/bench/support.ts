@@ -8,6 +8,7 @@ import type { Reporter, Step } from '../../src/output/terminal.ts';
 import { withDatabase } from '../../src/db/connect.ts';
 import { withClient } from '../../src/db/scoped.ts';
 import { Chalk } from 'chalk';
+import { quoteIdent } from '../../src/core/sql.ts';
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -35,14 +36,14 @@ export const urlFor = withDatabase;
 export async function withScratchDatabase<T>(adminUrl: string, fn: (url: string, name: string) => Promise<T>): Promise<T> {
   // Outside the dbkit_* names that test runs on the same server create and clean up.
   const name = `bench_apply_${randomBytes(4).toString('hex')}`;
-  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
   try {
     return await fn(urlFor(adminUrl, name), name);
   } finally {
     await withAdmin(adminUrl, async (c) => {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
       const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'dbkit\\_bk\\_%' AND datname LIKE $1", [`%${name}%`]);
-      for (const row of rows) await c.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`);
+      for (const row of rows) await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(row.datname)} WITH (FORCE)`);
     });
   }
 }

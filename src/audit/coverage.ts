@@ -30,9 +30,10 @@ export function absentFromDatabase(project: PolicyProject, catalog: AuditCatalog
 const listed = (items: readonly string[]) => `${items.slice(0, 4).join(', ')}${items.length > 4 ? ` and ${items.length - 4} more` : ''}`;
 
 /** The one notice rls-audit prints when the policies folder does not describe the database (null when it does). */
-export function coverageNotice(absent: Absent, policiesDir: string): string | null {
+export function coverageNotice(absent: Absent, policiesDir: string, options: { inferred?: boolean } = {}): string | null {
   const parts = [absent.tables.length > 0 ? `tables ${listed(absent.tables)}` : '', absent.roles.length > 0 ? `roles ${listed(absent.roles)}` : ''].filter(Boolean);
   if (parts.length === 0) return null;
-  const skipped = absent.tables.length > 0 ? 'policy drift and the isolation matrix were skipped' : 'the isolation matrix was skipped';
+  const matrix = options.inferred ? 'the isolation matrix ran on a tenancy map inferred from the catalog instead' : 'the isolation matrix was skipped';
+  const skipped = absent.tables.length > 0 ? (options.inferred ? `policy drift was skipped and ${matrix}` : 'policy drift and the isolation matrix were skipped') : matrix;
   return `${policiesDir}/ names ${parts.join(' and ')} that this database does not have, so it describes another schema: ${skipped} (the lint findings above cover this database). Describe this database in its own policies folder (dbkit init writes a commented example) and point --policies-dir (or DBKIT_POLICIES_DIR) at it.`;
 }

@@ -18,8 +18,9 @@ type Tenant = 'a' | 'b';
  */
 export type ProbeStatement =
   | { kind: 'count'; sql: string; targeted: number }
-  | { kind: 'rows'; sql: string; targeted: number }
+  | { kind: 'rows'; sql: string; targeted: number; setup?: string[] }
   | { kind: 'move'; cursor: string; sql: string }
+  | { kind: 'call'; sql: string; setup?: string[] }
   | { kind: 'references'; attempts: { column: string; theirs: string; unknown: string | null }[] };
 
 /** The cursor a move probe updates through. */
@@ -27,6 +28,7 @@ export const MOVE_CURSOR = 'dbkit_move';
 
 const tenantOf = (i: Identity): Tenant | null => (i === 'tenant-a' ? 'a' : i === 'tenant-b' ? 'b' : null);
 const otherOf = (i: Identity): Identity => (i === 'tenant-a' ? 'tenant-b' : 'tenant-a');
+type Uids = Record<Tenant, string> & { c?: string };
 
 /** The acting identity, then the identities whose rows the operation aimed at. */
 export function identitiesOf(cell: Pick<PlannedCell, 'identity' | 'operation'>): string[] {
@@ -43,15 +45,23 @@ export function identitiesOf(cell: Pick<PlannedCell, 'identity' | 'operation'>):
     'move-own': [otherOf(identity)],
     'move-own-returning': [otherOf(identity)],
     'reference-other': [otherOf(identity)],
+    'owner-takeover': [otherOf(identity)],
+    'self-join': [otherOf(identity)],
+    'raise-role': [otherOf(identity)],
+    'definer-call': [otherOf(identity)],
+    'storage-write': [otherOf(identity)],
   };
+  // User C's attacks aim at tenant B's group.
+  if (identity === 'outsider') return [identity, 'tenant-b'];
   return [identity, ...aimed[cell.operation].filter((i) => i !== identity)];
 }
 
 /** The role and request.jwt.claims an identity acts with, the way Supabase's API sets them. */
-export function actingAs(identity: Identity, tenancy: ResolvedTenancy, uids: Record<Tenant, string>): { role: string; claims: string } {
+export function actingAs(identity: Identity, tenancy: ResolvedTenancy, uids: Uids): { role: string; claims: string } {
   const tenant = tenantOf(identity);
-  const role = tenant ? tenancy.roles.authenticated : identity === 'anon' ? tenancy.roles.anon : tenancy.roles.service;
-  const claims = tenant ? { [tenancy.userClaim]: uids[tenant], role, aud: 'authenticated' } : { role };
+  const user = tenant ? uids[tenant] : identity === 'outsider' ? (uids.c ?? '') : null;
+  const role = user !== null ? tenancy.roles.authenticated : identity === 'anon' ? tenancy.roles.anon : tenancy.roles.service;
+  const claims = user !== null ? { [tenancy.userClaim]: user, role, aud: 'authenticated' } : { role };
   return { role, claims: JSON.stringify(claims) };
 }
 
@@ -118,6 +128,7 @@ export function statementLines(statement: ProbeStatement): string[] {
     case 'count':
       return [`${statement.sql};`];
     case 'rows':
+    case 'call':
       return [`${statement.sql};`];
     case 'move':
       return [`DECLARE ${MOVE_CURSOR} CURSOR FOR ${statement.cursor};`, `FETCH ${MOVE_CURSOR};`, `${statement.sql};`];
@@ -139,6 +150,7 @@ export function reproduction(input: ReproductionInput): string {
     'BEGIN;',
     commentLine(`the seeded rows this probe needs (${input.seed.length}), inserted as the connecting role`),
     ...input.seed.map((s) => `${s};`),
+    ...((input.statement.kind === 'rows' || input.statement.kind === 'call') && input.statement.setup?.length ? [commentLine('what the attack starts from, as the connecting role'), ...input.statement.setup.map((x) => `${x};`)] : []),
     commentLine(`act as ${cell.identity}, the way the API does`),
     ...impersonationSql(input.acting),
     commentLine(`the probe: expected ${cell.expected}`),
@@ -150,16 +162,23 @@ export function reproduction(input: ReproductionInput): string {
 const COMMAND: Record<Operation, 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'> = {
   'select-own': 'SELECT', 'select-other': 'SELECT', 'select-published': 'SELECT', 'insert-own': 'INSERT', 'insert-other': 'INSERT',
   'update-other': 'UPDATE', 'delete-other': 'DELETE', 'move-own': 'UPDATE', 'move-own-returning': 'UPDATE', 'reference-other': 'INSERT',
+  'owner-takeover': 'INSERT', 'self-join': 'INSERT', 'raise-role': 'UPDATE', 'definer-call': 'SELECT', 'storage-write': 'INSERT',
 };
 
 /** A condition tying a row of `table` to the caller's tenant, for the fix line. */
 function ownRows(table: string, tenancy: ResolvedTenancy): string {
   const t = tenancy.tables.find((x) => x.table === table);
   if (!t) return 'a condition tying each row to the caller';
+  const memberOf = (m: NonNullable<ResolvedTenancy['tables'][number]['members']>) =>
+    `SELECT ${quoteIdent(m.groupColumn)} FROM ${quoteQualified(m.table)} WHERE ${quoteIdent(m.userColumn)} = (select auth.uid())`;
+  if (!t.via) return t.members ? `${quoteIdent(t.key)} IN (${memberOf(t.members)})` : 'a condition tying each row to the caller';
   if (t.via.parent === tenancy.root.table) {
     const root = tenancy.root;
+    if (root.key === root.userColumn) return `${quoteIdent(t.via.column)} = (select auth.uid())`;
     return `${quoteIdent(t.via.column)} IN (SELECT ${quoteIdent(root.key)} FROM ${quoteQualified(root.table)} WHERE ${quoteIdent(root.userColumn)} = (select auth.uid()))`;
   }
+  const parent = tenancy.tables.find((x) => x.table === t.via!.parent);
+  if (parent?.members) return `${quoteIdent(t.via.column)} IN (${memberOf(parent.members)})`;
   return `${quoteIdent(t.via.column)} IN (SELECT ${quoteIdent(t.via.parentKey)} FROM ${quoteQualified(t.via.parent)})`;
 }
 
@@ -201,5 +220,7 @@ export function fixFor(cell: Pick<MatrixCell, 'identity' | 'operation' | 'relati
       return cell.detail.includes('existence oracle')
         ? `a reference to another tenant's row of ${rel} is refused unlike an unknown id (an existence oracle): refuse both alike, e.g. check it in WITH CHECK against the caller's rows`
         : `an own row of ${rel} can point at another tenant's row: tie the reference to the tenant with a composite foreign key (reference, tenant column), or WITH CHECK that it is one of the caller's rows`;
+    default:
+      return `restrict ${command} on ${rel} to the caller's own rows: ${own}`;
   }
 }

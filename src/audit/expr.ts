@@ -16,7 +16,14 @@ export type Expr =
   | { kind: 'cast'; arg: Expr; type: string }
   | { kind: 'sublink'; type: string; test: Expr | null; select: SelectExpr }
   | { kind: 'list'; items: Expr[] }
-  | { kind: 'other'; node: string; children: Expr[] };
+  | { kind: 'other'; node: string; children: Expr[]; relation?: RelationRef };
+
+/** A table named in a FROM clause (RangeVar). */
+export interface RelationRef {
+  schema: string | null;
+  name: string;
+  alias: string | null;
+}
 
 export interface SelectExpr {
   hasFrom: boolean;
@@ -140,6 +147,14 @@ export function convert(node: Raw): Expr {
       return { kind: 'list', items: ((body.items as Raw[] | undefined) ?? []).map(convert) };
     case 'SelectStmt':
       return convertSelectNode(body);
+    case 'RangeVar':
+      return {
+        kind: 'other', node: type, children: [],
+        relation: { schema: (body.schemaname as string | undefined) ?? null, name: String(body.relname ?? ''), alias: ((body.alias as Raw | undefined)?.aliasname as string | undefined) ?? null },
+      };
+    case 'ParamRef':
+      // $n in a function body: a column-like reference the helper inlining replaces with the argument.
+      return { kind: 'column', path: [`$${String(body.number ?? 0)}`] };
     case 'SQLValueFunction':
       return { kind: 'call', name: [String(body.op ?? '').replace(/^SVFOP_/, '').toLowerCase()], args: [] };
     default:

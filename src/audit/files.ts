@@ -5,13 +5,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DbkitError } from '../errors.js';
-import { writeFileAtomic } from '../persist/files.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { Locate } from './sarif.js';
 
 /** Writes `content` to `file` atomically (temporary file, then rename); a failure is a one-line USAGE error. */
 export async function writeOutput(file: string, content: string, what: string): Promise<void> {
   try {
-    await writeFileAtomic(file, content);
+    await writeFileAtomic(file, content, { createFolder: true });
   } catch (error) {
     throw new DbkitError('USAGE', `cannot write ${what} to ${file}: ${(error as Error).message}`, { hint: 'check that the folder exists and is writable' });
   }

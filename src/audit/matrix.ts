@@ -3,15 +3,19 @@
  * should get, and the verdict once the probe has run. Pure; impersonate.ts runs the probes.
  */
 import type { ProbeEvidence } from './model.js';
-import type { ResolvedTenancy } from './tenancy.js';
+import { seededTables, type ResolvedTenancy } from './tenancy.js';
 
-export const IDENTITIES = ['anon', 'tenant-a', 'tenant-b', 'service_role'] as const;
+/** outsider: user C, signed in and member of nothing (the attack probes act as it). */
+export const IDENTITIES = ['anon', 'tenant-a', 'tenant-b', 'service_role', 'outsider'] as const;
 export type Identity = (typeof IDENTITIES)[number];
 
 export const OPERATIONS = [
   'select-own', 'select-other', 'select-published', 'insert-own', 'insert-other', 'update-other', 'delete-other', 'move-own', 'move-own-returning',
   'reference-other',
+  // Attack probes (src/audit/attacks/): planned from the schema, not from expectation().
+  'owner-takeover', 'self-join', 'raise-role', 'definer-call', 'storage-write',
 ] as const;
+export const ATTACK_OPERATIONS: readonly Operation[] = ['owner-takeover', 'self-join', 'raise-role', 'definer-call', 'storage-write'];
 export type Operation = (typeof OPERATIONS)[number];
 
 export const OUTCOMES = ['allow', 'deny', 'partial', 'error'] as const;
@@ -21,7 +25,9 @@ export type Verdict = (typeof VERDICTS)[number];
 
 export interface PlannedCell {
   relation: string;
-  kind: 'table' | 'view';
+  kind: 'table' | 'view' | 'function';
+  /** What an attack probe aimed at within the relation (a column, a bucket, a membership); absent for the matrix's own cells. */
+  target?: string;
   identity: Identity;
   operation: Operation;
   expected: 'allow' | 'deny';
@@ -41,6 +47,7 @@ const isTenant = (i: Identity) => i === 'tenant-a' || i === 'tenant-b';
 /** What each identity should be able to do on a table of the map. null: the operation does not apply. */
 export function expectation(identity: Identity, operation: Operation, readableBy: readonly string[] | null): 'allow' | 'deny' | null {
   const service = identity === 'service_role';
+  if (identity === 'outsider') return null; // user C acts in the attack probes only
   switch (operation) {
     case 'select-own':
     case 'insert-own':
@@ -59,9 +66,12 @@ export function expectation(identity: Identity, operation: Operation, readableBy
     case 'update-other':
     case 'delete-other':
       return service ? 'allow' : 'deny';
+    default:
+      return null;
   }
 }
 
+const FIXED_SKIPS: readonly Operation[] = ['insert-own', 'insert-other', 'move-own', 'move-own-returning', 'reference-other'];
 const READS: readonly Operation[] = ['select-own', 'select-other', 'select-published'];
 
 /**
@@ -78,12 +88,14 @@ export interface CrossReference {
 
 /** The cross references of the map's tables, from the foreign keys their columns are part of. Pure. */
 export function crossReferences(tenancy: ResolvedTenancy, references: ReadonlyMap<string, readonly { name: string; references: readonly { table: string; column: string }[] }[]>): CrossReference[] {
-  const inMap = new Set([tenancy.root.table, ...tenancy.tables.map((t) => t.table)]);
+  const inMap = new Set(seededTables(tenancy));
   const out: CrossReference[] = [];
   for (const t of tenancy.tables) {
     for (const col of references.get(t.table) ?? []) {
-      if (col.name === t.via.column) continue;
-      const target = col.references.find((r) => inMap.has(r.table));
+      if (col.name === t.via?.column || (t.members && col.name === t.key)) continue;
+      if (t.membershipOf && col.name === tenancy.tables.find((g) => g.table === t.membershipOf)?.members?.userColumn) continue;
+      // A reference to the users table is another owner: the owner-takeover attack probes it.
+      const target = col.references.find((r) => inMap.has(r.table) && !(r.table === tenancy.root.table && tenancy.root.key === tenancy.root.userColumn));
       if (target) out.push({ table: t.table, column: col.name, target: { table: target.table, column: target.column } });
     }
   }
@@ -102,7 +114,12 @@ export function planMatrix(tenancy: ResolvedTenancy, references: readonly CrossR
   };
   for (const t of tenancy.tables) {
     const referencing = references.some((r) => r.table === t.table);
-    add(t.table, 'table', t.published?.readableBy ?? null, OPERATIONS.filter((o) => o !== 'reference-other' || referencing));
+    // A group or a membership table: its rows are made by the membership, not inserted or moved
+    // under a parent (the self-join attack probes joining another group).
+    const fixed = !t.via || t.membershipOf !== null;
+    add(t.table, 'table', t.published?.readableBy ?? null, OPERATIONS.filter((o) => (o !== 'reference-other' || referencing) && !(fixed && FIXED_SKIPS.includes(o))));
+    // Anyone signed in may usually create a group; anon may not (nor add a membership).
+    if (fixed) cells.push({ relation: t.table, kind: 'table', identity: 'anon', operation: 'insert-other', expected: 'deny' });
   }
   for (const v of tenancy.views) {
     const base = tenancy.tables.find((t) => t.table === v.of);

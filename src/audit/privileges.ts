@@ -4,10 +4,10 @@
  * each API role (SET ROLE, as PostgREST does). Checked before the matrix starts.
  */
 import type { PrivilegeNeed } from '../core/privileges.js';
-import type { ResolvedTenancy } from './tenancy.js';
+import { seededTables, type ResolvedTenancy } from './tenancy.js';
 
 export function matrixNeeds(tenancy: ResolvedTenancy): PrivilegeNeed[] {
-  const tables = [tenancy.root.table, ...tenancy.tables.map((t) => t.table)];
+  const tables = seededTables(tenancy);
   return [
     ...[tenancy.roles.anon, tenancy.roles.authenticated, tenancy.roles.service].map((name): PrivilegeNeed => ({ on: 'role', name })),
     ...tables.map((name): PrivilegeNeed => ({ on: 'table', name, privileges: ['SELECT', 'INSERT'] })),

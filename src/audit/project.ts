@@ -15,6 +15,8 @@ import { createPolicySql, POLICY_COMMANDS, PolicySqlError, type PolicyDefinition
 import { loadSqlParser } from '../core/sql-parse.js';
 import { DbkitError, errorMessage } from '../errors.js';
 import type { TenancyMap } from './tenancy.js';
+import { parseTenancyMap } from './tenancy-schema.js';
+import { printable } from '../output/text.js';
 
 export interface PolicyProject {
   dir: string;
@@ -101,9 +103,11 @@ export async function loadPolicyProject(dir: string, cwd: string): Promise<Polic
         superseding.set(key, shown);
       }
     }
-    if (mod.tenancy) {
+    if (mod.tenancy !== undefined) {
       if (project.tenancy) throw new DbkitError('USAGE', `two tenancy maps: ${project.tenancy.file} and ${shown}`, { hint: 'keep one `tenancy` export in the policies folder' });
-      project.tenancy = { map: mod.tenancy as TenancyMap, file: shown };
+      const tenancy = await parseTenancyMap(mod.tenancy);
+      if (!tenancy.ok) throw new DbkitError('USAGE', `${shown}: invalid tenancy map: ${printable(tenancy.problems.join('; '))}`, { hint: 'see README "Tenancy map"' });
+      project.tenancy = { map: tenancy.map, file: shown };
     }
   }
   project.policies = currentDeclarations(project.policies, superseding);

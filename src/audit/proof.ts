@@ -7,7 +7,7 @@ import { quoteIdent, quoteLiteral, quoteQualified } from '../core/sql.js';
 import { actingAs, fixFor, identitiesOf, reproduction, type ProbeStatement } from './evidence.js';
 import { IDENTITIES, verdictOf, type Identity, type MatrixCell, type Outcome, type PlannedCell } from './matrix.js';
 import { matchRows, type SeedRecord, type TableShape } from './seed-sql.js';
-import type { SeededRow, Tenant } from './seed.js';
+import type { SeededRow, Uids } from './seed.js';
 import type { ResolvedTenancy } from './tenancy.js';
 
 export interface MatrixProof {
@@ -26,7 +26,7 @@ export class ProofRecorder {
   constructor(
     private readonly tenancy: ResolvedTenancy,
     source: string,
-    uids: Record<Tenant, string>,
+    uids: Uids,
     seed: SeedRecord[],
     shapes: Map<string, TableShape>,
     /** The tables whose seeded rows a probe on a relation needs. */
@@ -67,7 +67,7 @@ export class ProofRecorder {
   }
 
   /** The finished cell, with its evidence; the probe is kept for the pgTAP export. */
-  complete(cell: PlannedCell, actual: Outcome, detail: string, statement: ProbeStatement): MatrixCell {
+  complete(cell: PlannedCell, actual: Outcome, detail: string, statement: ProbeStatement, fix?: string): MatrixCell {
     const verdict = verdictOf(cell.expected, actual);
     const done: MatrixCell = {
       ...cell,
@@ -77,7 +77,7 @@ export class ProofRecorder {
       identities: identitiesOf(cell),
       table: cell.relation,
       reproduction: reproduction({ cell: { ...cell, actual, detail }, seed: this.seedSql(cell.relation), acting: this.proof.acting[cell.identity], statement }),
-      fix: fixFor({ ...cell, verdict, detail }, this.tenancy),
+      fix: verdict === 'ok' ? '' : (fix ?? fixFor({ ...cell, verdict, detail }, this.tenancy)),
     };
     this.proof.probes.push({ cell: done, statement });
     return done;

@@ -5,8 +5,8 @@
  */
 import type { Reporter } from '../output/terminal.js';
 import { plural, printable } from '../output/text.js';
-import type { AuditReport } from '../commands/rls-audit.js';
-import { IDENTITIES, OPERATIONS, type MatrixCell } from './matrix.js';
+import type { AuditReport } from './report.js';
+import { ATTACK_OPERATIONS, IDENTITIES, OPERATIONS, type MatrixCell } from './matrix.js';
 import type { Finding, Level } from './model.js';
 
 /** How many objects a folded line names. */
@@ -41,6 +41,7 @@ const GROUPS: { level: Level; title: string; mark: string }[] = [
 const SHORT: Record<(typeof OPERATIONS)[number], string> = {
   'select-own': 'sel-own', 'select-other': 'sel-other', 'select-published': 'sel-pub', 'insert-own': 'ins-own', 'insert-other': 'ins-other',
   'update-other': 'upd-other', 'delete-other': 'del-other', 'move-own': 'move', 'move-own-returning': 'move-ret', 'reference-other': 'ref-other',
+  'owner-takeover': 'owner', 'self-join': 'join', 'raise-role': 'role', 'definer-call': 'definer', 'storage-write': 'storage',
 };
 
 
@@ -73,31 +74,40 @@ export function renderAudit(report: AuditReport, reporter: Reporter, options: Re
   if (report.notice) reporter.warn(report.notice);
   const unverified = report.drift.unverified > 0 ? c.cyan(`; ${report.drift.unverified} cannot verify (permission denied), listed under Info`) : '';
   reporter.info(report.drift.source ? `${c.bold('Drift')}  ${report.drift.compared} declared policies (${report.drift.source}) compared as the server normalises them: ${report.summary.drift === 0 ? c.green('no drift') : c.red(`${report.summary.drift} difference(s), listed above`)}${unverified}` : `${c.bold('Drift')}  ${c.dim(report.drift.skipped ?? 'skipped')}`);
+  if (report.tenancy?.source === 'inferred') {
+    reporter.info(`${c.bold('Tenancy')}  inferred from the catalog (no tenancy map in the policies folder describes this database): ${Object.keys(report.tenancy.notes).length} guesses; dbkit rls-audit --print-tenancy prints them as a map to keep in policies/`);
+    for (const u of report.tenancy.unplaced) reporter.info(`  ${c.dim('left out:')} ${printable(u.table)} ${c.dim(`(${printable(u.why)})`)}`);
+  }
   if (report.matrix.length > 0) renderMatrix(report, reporter, options);
   else reporter.info(`${c.bold('Isolation matrix')}  ${c.dim(report.matrixSkipped ?? 'skipped')}`);
+  for (const u of report.unseedable ?? []) reporter.info(`  ${c.yellow('UNSEEDABLE')} ${printable(u.table)}: stopped by ${printable(u.constraint)} (${printable(u.reason)}); its cells were not probed`);
 }
 
 function renderMatrix(report: AuditReport, reporter: Reporter, options: RenderOptions): void {
   const c = reporter.color;
   const cells = report.matrix;
-  const relations = [...new Set(cells.map((x) => printable(x.relation)))];
+  const grid = cells.filter((x) => !ATTACK_OPERATIONS.includes(x.operation));
+  const relations = [...new Set(grid.map((x) => printable(x.relation)))];
   const width = Math.max(...relations.map((r) => r.length), 8);
   reporter.info(`${c.bold('Isolation matrix')}  (tenancy map ${report.residue ? report.matrixSource : ''}; A and B seeded, every probe rolled back)`);
-  reporter.info(`  ${'relation'.padEnd(width)}  ${'identity'.padEnd(12)} ${OPERATIONS.map((o) => SHORT[o].padEnd(9)).join(' ')}`);
+  const attacks = cells.filter((x) => ATTACK_OPERATIONS.includes(x.operation));
+  if (attacks.length > 0) reporter.info(`  attack probes: ${attacks.length} (${ATTACK_OPERATIONS.map((o) => `${o} ${attacks.filter((x) => x.operation === o).length}`).join(', ')}), ${attacks.filter((x) => x.verdict === 'leak').length} leak(s), listed below`);
+  const columns = OPERATIONS.filter((o) => !ATTACK_OPERATIONS.includes(o));
+  reporter.info(`  ${'relation'.padEnd(width)}  ${'identity'.padEnd(12)} ${columns.map((o) => SHORT[o].padEnd(9)).join(' ')}`);
   const cellText = (x: MatrixCell | undefined) => {
     if (!x) return c.dim('·'.padEnd(9));
     const text = (x.verdict === 'ok' ? x.actual : x.verdict.toUpperCase()).padEnd(9);
     return x.verdict === 'ok' ? c.green(text) : x.verdict === 'blocked' ? c.yellow(text) : c.red.bold(text);
   };
   for (const relation of relations) {
-    for (const identity of IDENTITIES) {
-      const row = OPERATIONS.map((op) => cellText(cells.find((x) => printable(x.relation) === relation && x.identity === identity && x.operation === op)));
+    for (const identity of IDENTITIES.filter((i) => i !== 'outsider')) {
+      const row = columns.map((op) => cellText(grid.find((x) => printable(x.relation) === relation && x.identity === identity && x.operation === op)));
       reporter.info(`  ${relation.padEnd(width)}  ${identity.padEnd(12)} ${row.join(' ')}`);
     }
   }
   for (const x of cells.filter((y) => y.verdict !== 'ok')) {
     const paint = x.verdict === 'blocked' ? c.yellow : c.red;
-    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${printable(x.table)}: expected ${x.expected}, got ${x.actual} (${printable(x.detail)})`);
+    reporter.info(`  ${paint(x.verdict.toUpperCase())} ${x.identity} ${x.operation} on ${printable(x.table)}${x.target ? ` (${printable(x.target)})` : ''}: expected ${x.expected}, got ${x.actual} (${printable(x.detail)})`);
     reporter.info(`      ${c.dim('identities:')} ${x.identities.map(printable).join(' → ')}`);
     reporter.info(`      ${c.dim('fix:')} ${printable(x.fix)}`);
     // Every leak with the SQL that reproduces it; a blocked case or a probe error with --verbose.
@@ -111,6 +121,7 @@ function renderMatrix(report: AuditReport, reporter: Reporter, options: RenderOp
     const counts = printable(r.tables.map((t) => `${t.table} ${t.before}=${t.after}`).join(', '));
     reporter.info(r.clean ? `  ${c.green('no residue')}: row counts before = after (${counts})` : `  ${c.red('RESIDUE')}: row counts changed (${printable(r.tables.filter((t) => t.before !== t.after).map((t) => `${t.table} ${t.before}->${t.after}`).join(', '))})`);
     if (r.sequencesAdvanced.length > 0) reporter.info(`  ${c.dim(`sequences advanced (not transactional): ${printable(r.sequencesAdvanced.join(', '))}`)}`);
+    if (r.sequencesUnread) reporter.warn(`sequences not checked for residue: ${printable(r.sequencesUnread)} (grant SELECT on them to check)`);
   }
 }
 

@@ -133,7 +133,14 @@ export function neededTables(
   const edges = new Map<string, Set<string>>();
   const add = (from: string, to: string) => edges.set(from, (edges.get(from) ?? new Set()).add(to));
   for (const [table, cols] of input.columns) for (const c of cols) for (const r of c.references) add(table, r.table);
-  for (const t of input.tenancy.tables) add(t.table, t.via.parent);
+  for (const t of input.tenancy.tables) {
+    if (t.via) add(t.table, t.via.parent);
+    if (t.members) {
+      add(t.table, t.members.table);
+      add(t.members.table, t.table);
+    }
+    if (t.membershipOf) add(t.table, t.membershipOf);
+  }
   for (const v of input.tenancy.views) add(v.view, v.of);
   for (const p of input.policyReads) add(p.table, p.reads);
   for (const r of input.reads) add(r.readerType === 'function' ? r.reader.replace(/\(.*\)$/s, '') : r.reader, r.reads);

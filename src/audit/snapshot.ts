@@ -19,6 +19,7 @@ export const SNAPSHOT_MAX_BYTES = 64 * 1024 * 1024;
 export interface SnapshotCell {
   table: string;
   kind: MatrixCell['kind'];
+  target?: string;
   identity: MatrixCell['identity'];
   operation: MatrixCell['operation'];
   expected: MatrixCell['expected'];
@@ -48,13 +49,13 @@ export interface Snapshot {
   findings: SnapshotFinding[];
 }
 
-const cellKey = (c: { table: string; identity: string; operation: string }) => `${c.table}\u0000${c.identity}\u0000${c.operation}`;
+const cellKey = (c: { table: string; identity: string; operation: string; target?: string }) => `${c.table}\u0000${c.identity}\u0000${c.operation}${c.target ? `\u0000${c.target}` : ''}`;
 const findingKey = (f: { rule: string; object: string }) => `${f.rule}\u0000${f.object}`;
 
 /** The snapshot of a run, in a stable order (so that a committed snapshot changes only when the results do). */
 export function takeSnapshot(input: { dbkit: string; server: string; database: string; matrixSource: string | null; matrixSkipped: string | null; cells: readonly MatrixCell[]; findings: readonly Finding[] }): Snapshot {
   const cells = input.cells
-    .map((c): SnapshotCell => ({ table: c.table, kind: c.kind, identity: c.identity, operation: c.operation, expected: c.expected, actual: c.actual, verdict: c.verdict, detail: c.detail }))
+    .map((c): SnapshotCell => ({ table: c.table, kind: c.kind, ...(c.target ? { target: c.target } : {}), identity: c.identity, operation: c.operation, expected: c.expected, actual: c.actual, verdict: c.verdict, detail: c.detail }))
     .sort((a, b) => (cellKey(a) < cellKey(b) ? -1 : cellKey(a) > cellKey(b) ? 1 : 0));
   const findings = input.findings
     .map((f): SnapshotFinding => ({ rule: f.rule, level: f.level, object: f.object, objectType: f.objectType, message: f.message, fix: f.fix }))
@@ -79,7 +80,8 @@ async function snapshotSchema() {
     matrixSkipped: text.nullable(),
     cells: z.array(z.strictObject({
       table: text.min(1),
-      kind: z.enum(['table', 'view']),
+      kind: z.enum(['table', 'view', 'function']),
+      target: text.optional(),
       identity: z.enum(IDENTITIES),
       operation: z.enum(OPERATIONS),
       expected: z.enum(['allow', 'deny']),
@@ -162,7 +164,7 @@ export function diffSnapshot(before: Snapshot, cells: readonly MatrixCell[], fin
     const key = cellKey(c);
     seen.add(key);
     const prev = old.get(key) ?? null;
-    const change: CellChange = { table: c.table, identity: c.identity, operation: c.operation, before: prev && { actual: prev.actual, verdict: prev.verdict }, after: { actual: c.actual, verdict: c.verdict } };
+    const change: CellChange = { table: c.target ? `${c.table} (${c.target})` : c.table, identity: c.identity, operation: c.operation, before: prev && { actual: prev.actual, verdict: prev.verdict }, after: { actual: c.actual, verdict: c.verdict } };
     if (c.verdict === 'leak' && prev?.verdict !== 'leak') diff.regressions.push(change);
     else if (c.verdict === 'blocked' && prev?.verdict !== 'blocked') diff.newlyBlocked.push(change);
     else if (prev && prev.verdict !== 'ok' && c.verdict === 'ok') diff.fixed.push(change);

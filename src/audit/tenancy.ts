@@ -11,6 +11,23 @@ export type SeedValues = Readonly<Record<string, string | number | boolean | nul
 export const PUBLIC_READERS = ['anon', 'authenticated'] as const;
 export type PublicReader = (typeof PUBLIC_READERS)[number];
 
+/**
+ * Group membership: a table linking a user to a group (a team, an account), read by the policies
+ * through EXISTS / IN. The matrix makes each tenant a member of its own group (with `role.owner`
+ * when the table has a role column).
+ */
+export interface Membership {
+  /** The membership table, "schema.name". */
+  table: string;
+  /** Its column holding the group's key. */
+  groupColumn: string;
+  /** Its column holding the user id. */
+  userColumn: string;
+  /** The role column, and the values that make a member an owner (seeded) and a plain member. */
+  role?: { column: string; owner: string; member?: string };
+  values?: SeedValues;
+}
+
 export interface TenancyMap {
   /** Role names the API uses (default anon, authenticated, service_role). */
   roles?: Partial<ApiRoles>;
@@ -24,9 +41,18 @@ export interface TenancyMap {
   views?: readonly { view: string; of: string; key: string; tableKey?: string }[];
 }
 
+/**
+ * A tenant-scoped table reaches its tenant in one of two ways: `via` a parent (the root, a group or
+ * another tenant table: a direct owner column is `via` the root users table), or, for a group,
+ * through `members`.
+ */
 export interface TenantTable {
   table: string;
-  via: { column: string; parent: string; parentKey?: string };
+  via?: { column: string; parent: string; parentKey?: string };
+  /** A group table: its rows belong to the users its membership table links to them. */
+  members?: Membership;
+  /** The group's key column (default id), which members.groupColumn holds. */
+  key?: string;
   /** Values for NOT NULL columns dbkit cannot invent (e.g. a CHECK-constrained role). */
   values?: SeedValues;
   /** Values for the rows the probes insert, over `values` (e.g. to stay clear of a unique key the seeded rows use). */
@@ -39,9 +65,28 @@ export interface ResolvedTenancy {
   roles: ApiRoles;
   userClaim: string;
   root: { table: string; key: string; userColumn: string; values: SeedValues };
-  /** Parents before children. */
-  tables: (TenantTable & { via: { column: string; parent: string; parentKey: string }; values: SeedValues })[];
+  /** Parents before children. `via` is null for a group (it has `members`). */
+  tables: ResolvedTable[];
   views: { view: string; of: string; key: string; tableKey: string }[];
+}
+
+export type ResolvedTable = Omit<TenantTable, 'via' | 'members'> & {
+  via: { column: string; parent: string; parentKey: string } | null;
+  members: (Membership & { groupKey: string }) | null;
+  /** The group whose membership table this is (null: not a membership table). */
+  membershipOf: string | null;
+  key: string;
+  values: SeedValues;
+};
+
+/** The membership tables of the map's groups, with their group. */
+export function membershipTables(tenancy: Pick<ResolvedTenancy, 'tables'>): { table: string; group: ResolvedTable }[] {
+  return tenancy.tables.flatMap((t) => (t.members ? [{ table: t.members.table, group: t }] : []));
+}
+
+/** Every table the matrix seeds: the root, the map's tables, and the membership tables of its groups. */
+export function seededTables(tenancy: Pick<ResolvedTenancy, 'root' | 'tables'>): string[] {
+  return [...new Set([tenancy.root.table, ...tenancy.tables.map((t) => t.table), ...membershipTables(tenancy).map((m) => m.table)])];
 }
 
 const qualified = /^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/;
@@ -57,16 +102,33 @@ export function resolveTenancy(map: TenancyMap, source: string): ResolvedTenancy
   const known = new Set([map.root?.table]);
   const pending = [...(map.tables ?? [])];
   const ordered: ResolvedTenancy['tables'] = [];
-  for (const t of pending) check(qualified.test(t.table), `tables: ${JSON.stringify(t.table)} must be schema-qualified`);
+  const memberships = new Map<string, string>();
+  for (const t of pending) {
+    check(qualified.test(t.table), `tables: ${JSON.stringify(t.table)} must be schema-qualified`);
+    check(Boolean(t.via) !== Boolean(t.members), `${t.table}: give either via (a parent) or members (a group), not ${t.via ? 'both' : 'neither'}`);
+    if (t.members) {
+      check(qualified.test(t.members.table ?? '') && Boolean(t.members.groupColumn) && Boolean(t.members.userColumn), `${t.table}: members needs a schema-qualified table, groupColumn and userColumn`);
+      memberships.set(t.members.table, t.table);
+    }
+  }
+  // Groups first (they hang from no parent), then each table once its parent is known.
   while (pending.length > 0) {
-    const next = pending.findIndex((t) => known.has(t.via?.parent));
+    const next = pending.findIndex((t) => (t.members ? true : t.via ? known.has(t.via.parent) : false));
     if (next < 0) {
       for (const t of pending) problems.push(`${t.table}: parent ${JSON.stringify(t.via?.parent)} is neither the root nor another table of the map (or there is a cycle)`);
       break;
     }
     const t = pending.splice(next, 1)[0]!;
     known.add(t.table);
-    ordered.push({ ...t, via: { ...t.via, parentKey: t.via.parentKey ?? 'id' }, values: t.values ?? {} });
+    const key = t.key ?? 'id';
+    ordered.push({
+      ...t,
+      key,
+      via: t.via ? { ...t.via, parentKey: t.via.parentKey ?? 'id' } : null,
+      members: t.members ? { ...t.members, groupKey: key } : null,
+      membershipOf: memberships.get(t.table) ?? null,
+      values: t.values ?? {},
+    });
   }
   const views = (map.views ?? []).map((v) => ({ ...v, tableKey: v.tableKey ?? 'id' }));
   for (const v of views) check(ordered.some((t) => t.table === v.of), `view ${v.view}: "of" must name a table of the map (got ${JSON.stringify(v.of)})`);

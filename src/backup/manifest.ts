@@ -7,13 +7,14 @@
  * Everything read from the folder is untrusted: manifests are parsed by a schema, files are only
  * touched when they are regular files directly inside the folder.
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, chmodSync, writeSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, chmodSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { DbkitError } from '../errors.js';
 import type { BackupManifest } from './manifest-schema.js';
 import { BACKUP_ID_PATTERN, classifyBackupFile, manifestName, manifestTempName, type BackupFileName } from './names.js';
+import { writeFileAtomicSync } from '../fs/atomic.js';
 
 export type { BackupManifest } from './manifest-schema.js';
 export type BackupStrategyName = BackupManifest['strategy'];
@@ -53,17 +54,7 @@ export function folderTag(backupDir: string): string {
 /** Writes the manifest atomically (temporary file, fsync, rename), readable by its owner only. */
 export function writeManifest(backupDir: string, manifest: BackupManifest): void {
   ensureBackupDir(backupDir);
-  const file = manifestPath(backupDir, manifest.id);
-  const tmp = path.join(backupDir, manifestTempName(manifest.id));
-  rmSync(tmp, { force: true });
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomicSync(manifestPath(backupDir, manifest.id), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, durable: true, temporaryName: manifestTempName(manifest.id) });
 }
 
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;

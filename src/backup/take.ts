@@ -10,7 +10,7 @@ import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { ResolvedConfig, BackupStrategyChoice } from '../config.js';
-import { DbkitError, errorMessage } from '../errors.js';
+import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import type { ServerInfo } from '../db/catalog.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { withClient } from '../db/scoped.js';
@@ -20,7 +20,8 @@ import { ensureBackupDir, folderTag, manifestPath, scanBackupDir, thisWriter, wr
 import { archiveName, backupDatabaseName, backupMarker, newBackupId, partialArchiveName } from './names.js';
 import { dumpWithSnapshot, fileSize, sha256File, verifyArchive } from './pgdump.js';
 import { pruneBackups, type PruneResult } from './prune.js';
-import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, newChecksumKey, factsOf, maintenanceDatabase, systemIdentifier, verifyCopy } from './template.js';
+import { BUSY_SOURCE, copyDatabase, dropDatabaseIfExists, newChecksumKey, factsOf, systemIdentifier, verifyCopy } from './template.js';
+import { maintenanceDatabase } from '../db/connect.js';
 import { databaseLeftovers, folderLeftovers, type Leftover } from './leftovers.js';
 
 export type BackupPlan = { strategy: 'pg_dump'; dump: PgTool; restore: PgTool } | { strategy: 'template' };
@@ -185,8 +186,12 @@ async function abandon(manifest: BackupManifest, options: TakeBackupOptions, err
   } catch (cleanupError) {
     left.push(`${manifest.location.kind === 'file' ? manifest.location.file : manifest.location.database} (${errorMessage(cleanupError).split('\n')[0]})`);
   }
-  if (left.length === 0 || !(error instanceof DbkitError)) return error;
-  return new DbkitError(error.code, `${error.message}; could not remove ${left.join(', ')}`, { hint: `${error.hint ?? ''} dbkit backups lists it as incomplete; dbkit backups --keep N removes it.`.trim(), ...(error.pg ? { pg: error.pg } : {}), cause: error });
+  if (left.length === 0) return error;
+  const hint = 'dbkit backups lists it as incomplete; dbkit backups --keep N removes it.';
+  if (error instanceof DbkitError) return new DbkitError(error.code, `${error.message}; could not remove ${left.join(', ')}`, { hint: `${error.hint ?? ''} ${hint}`.trim(), ...(error.pg ? { pg: error.pg } : {}), cause: error });
+  // Any other failure is reported with what it left behind too (a permission refusal stays one).
+  const pg = pgErrorInfo(error);
+  return new DbkitError(pg?.code === '42501' ? 'PERMISSION_DENIED' : 'BACKUP_FAILED', `${errorMessage(error).split('\n')[0]}; could not remove ${left.join(', ')}`, { hint, ...(pg ? { pg } : {}), cause: error });
 }
 
 /** CREATE DATABASE ... TEMPLATE needs the source to itself: wait briefly for other sessions to leave. */

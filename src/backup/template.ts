@@ -20,11 +20,6 @@ export interface SnapshotFacts {
   contentChecksums: Record<string, string> | null;
 }
 
-/** The database to hold maintenance connections on: never the one being copied. */
-export function maintenanceDatabase(target: string): string {
-  return target === 'postgres' ? 'template1' : 'postgres';
-}
-
 /** A new secret key for a backup's content checksums (kept in its 0600 manifest only). */
 export const newChecksumKey = () => randomBytes(16).toString('hex');
 

@@ -7,21 +7,26 @@ import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { renderMigration, type LoadedMigration } from '../migrations/load.js';
 import { recordChecksumSql } from '../migrations/tracking.js';
 import { runMigrationSteps } from '../migrations/run.js';
-import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
+import { checkPrivileges, connectStep, loadExpectations, withMigrationLock } from '../migrations/session.js';
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type MigrationContext } from '../migrations/context.js';
 import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { ALREADY_APPLIED, assertGuardable } from '../migrations/exactly-once.js';
 import { BACKUP_SESSION_HINT, refuseBackupThroughPooler, type PoolerFacts } from '../core/pooler.js';
-import { chooseBackupStrategy, takeBackup, type BackupPlan } from '../backup/take.js';
-import type { BackupManifest } from '../backup/manifest.js';
+import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
+import { backupNeeds } from '../backup/privileges.js';
+import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
+import { backupPlanNote, inStep } from '../pipeline/steps.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
+import { validationFailure, validationStep } from '../pipeline/validation-step.js';
 import type { CheckResult } from '../core/validation.js';
-import { formatBytes, formatDuration } from '../core/duration.js';
+import { formatDuration } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { lintBeforeApply } from '../lint/run.js';
@@ -47,15 +52,7 @@ export interface MigrationResult {
   error?: ErrorDocument;
 }
 
-export interface BackupSummary {
-  id: string;
-  strategy: BackupManifest['strategy'];
-  location: BackupManifest['location'];
-  sizeBytes: number;
-  verified: boolean;
-  verification: string;
-  durationMs: number;
-}
+export type { BackupSummary } from '../pipeline/backup-step.js';
 
 export interface ApplyReport {
   command: 'apply';
@@ -82,10 +79,6 @@ export interface ApplyReport {
   rehearsal: RehearseReport | null;
   error: ErrorDocument | null;
   durationMs: number;
-}
-
-function summarise(m: BackupManifest): BackupSummary {
-  return { id: m.id, strategy: m.strategy, location: m.location, sizeBytes: m.sizeBytes, verified: m.verified, verification: m.verification.detail, durationMs: m.durationMs };
 }
 
 export async function applyMigrations(config: ResolvedConfig, options: ApplyOptions, reporter: Reporter): Promise<ApplyReport> {
@@ -122,21 +115,22 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       return report;
     }
     let context: MigrationContext;
-    let backupPlan: BackupPlan | null = null;
+    let backupPlan: BackupPlan | null;
     try {
-      step = reporter.step('pre-flight');
-      try {
-        context = await loadMigrationContext(config);
-        if (options.backup && !options.dryRun) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-        if (backupPlan) refuseBackupThroughPooler(pooler, backupPlan.strategy, 'a backup', BACKUP_SESSION_HINT);
-        await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backup: backupPlan, purpose: 'dbkit apply', onlyIfPending: context.migrations });
-        // After the privilege check: linting reads what is pending from dbkit's tracking.
-        report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);
-      } catch (error) {
-        step.fail();
-        throw error;
-      }
-      step.done(`${context.migrations.length} migrations loadable${context.folder.format === 'supabase' ? ' (a Supabase CLI folder)' : ''}${backupPlan ? `; backup by ${backupPlan.strategy === 'pg_dump' ? `pg_dump ${backupPlan.dump.version}` : 'template copy'}` : ''}`);
+      ({ context, backupPlan } = await inStep(
+        reporter,
+        'pre-flight',
+        async () => {
+          const loaded = await loadMigrationContext(config);
+          const plan = options.backup && !options.dryRun ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
+          if (plan) refuseBackupThroughPooler(pooler, plan.strategy, 'a backup', BACKUP_SESSION_HINT);
+          await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backupNeeds: plan ? backupNeeds(plan) : [], purpose: 'dbkit apply', onlyIfPending: loaded.migrations });
+          // After the privilege check: linting reads what is pending from dbkit's tracking.
+          report.lint = await lintBeforeApply(probe, loaded, config, server.versionNum, reporter);
+          return { context: loaded, backupPlan: plan };
+        },
+        (r) => `${r.context.migrations.length} migrations loadable${r.context.folder.format === 'supabase' ? ' (a Supabase CLI folder)' : ''}${backupPlanNote(r.backupPlan)}`,
+      ));
       reportFolderNotes(context, reporter);
     } catch (error) {
       await probe.end().catch(() => {});
@@ -152,7 +146,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
     }
     if (!options.backup) reporter.warn('--no-backup: applying WITHOUT a backup. If a migration damages data there is nothing to restore from.');
 
-    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter, pooler };
+    const lockOptions = { ...lockOptionsFor(config, reporter, backupPlan?.strategy === 'template'), pooler };
     step = reporter.step('lock');
     return withMigrationLock(
       target,
@@ -180,16 +174,8 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
         for (const p of state.partial) reporter.warn(`${p.name} failed part-way outside a transaction on ${p.failedAt} (${p.stepsCommitted} of ${p.stepsTotal} steps committed); it is ${p.direction === 'up' ? 'pending and runs again now' : 'still applied'}.`);
 
         if (plan.pending.length > 0 && backupPlan) {
-          step = reporter.step('backup');
-          const take = () => takeBackup({ config, target, server, plan: backupPlan!, reason: 'apply', migrations: plan.applied });
-          try {
-            const manifest = backupPlan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();
-            report.backup = summarise(manifest);
-            step.done(`${manifest.id} (${manifest.strategy === 'pg_dump' ? 'pg_dump archive' : `copy ${manifest.location.kind === 'database' ? manifest.location.database : ''}`}, ${formatBytes(manifest.sizeBytes)}): ${manifest.verification.detail}`);
-          } catch (error) {
-            step.fail();
-            throw error;
-          }
+          const { manifest } = await backupInSession(session, { config, target, server, plan: backupPlan, reason: 'apply', migrations: plan.applied }, reporter);
+          report.backup = backupSummary(manifest);
           if (backupPlan.strategy === 'template') {
             // The lock was let go while the database was copied: make sure nobody applied meanwhile.
             state = await readState(session.client, context);
@@ -244,15 +230,11 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
 
         const applied = [...plan.applied, ...outcomes.filter((o) => o.status === 'applied' || o.status === 'already-applied').map((o) => o.name)];
         report.applied = applied;
-        report.validation = await validateApplied(session.client, config, applied, reporter);
-        const validationFailed = report.validation.some((c) => !c.ok);
-        if (!report.error && validationFailed) {
-          const bad = report.validation.filter((c) => !c.ok);
-          report.error = errorDocument(
-            new DbkitError('VALIDATION_FAILED', `validation failed: ${bad.map((c) => `${c.label} (expected ${c.expected}, found ${c.actual})`).join('; ')}`, {
-              hint: report.backup ? `the migrations are applied; inspect, then roll back (dbkit rollback) or restore ${report.backup.id}` : 'inspect the database',
-            }),
-          );
+        const expectations = await loadExpectations(config.migrationsDir);
+        const targets = applied.map((migration) => ({ migration, when: 'applied' as const }));
+        report.validation = await validationStep(session.client, expectations, targets, reporter, { label: 'validation', always: true, noneDetail: 'no expectations declared' });
+        if (!report.error && report.validation.some((c) => !c.ok)) {
+          report.error = validationFailure(report.validation, '', report.backup ? `the migrations are applied; inspect, then roll back (dbkit rollback) or restore ${report.backup.id}` : 'inspect the database');
         }
         report.ok = report.error === null;
         report.durationMs = performance.now() - started;
@@ -268,18 +250,6 @@ async function recordUnrecorded(client: pg.ClientBase, migrations: readonly Load
     const m = migrations.find((x) => x.name === name);
     if (m) await client.query(recordChecksumSql(m.name, m.fileChecksum, m.sqlChecksum));
   }
-}
-
-async function validateApplied(client: pg.ClientBase, config: ResolvedConfig, applied: readonly string[], reporter: Reporter): Promise<CheckResult[]> {
-  const expectations = await loadExpectations(config.migrationsDir);
-  const step = reporter.step('validation');
-  const results = await runValidation(client, expectations, applied.map((migration) => ({ migration, when: 'applied' as const })));
-  const bad = results.filter((r) => !r.ok).length;
-  if (bad > 0) step.fail(`${bad} of ${results.length} checks failed`);
-  else step.done(results.length === 0 ? 'no expectations declared' : `${results.length} checks passed`);
-  const c = reporter.color;
-  for (const r of results) reporter.info(`    ${r.ok ? c.green('✓') : c.red('✗')} ${r.label}${r.ok ? c.dim(`  ${r.actual}`) : `: expected ${r.expected}, found ${r.actual}`}`);
-  return results;
 }
 
 /** Files the folder's tool skips, and migrations that run outside a transaction: said before anything runs. */

@@ -1,58 +1,24 @@
 /**
  * dbkit backup: a verified backup on demand, taken under the migration lock so that the
- * migration state it records is the one it holds. Also the backup step that rollback and restore
- * share with apply.
+ * migration state it records is the one it holds (the step itself, shared with apply, rollback and
+ * restore, is pipeline/backup-step.ts).
  */
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { readApplied } from '../migrations/tracking.js';
-import { checkPrivileges, connectStep, withMigrationLock, type LockedSession } from '../migrations/session.js';
+import { checkPrivileges, connectStep, withMigrationLock } from '../migrations/session.js';
 import { refuseBackupThroughPooler } from '../core/pooler.js';
-import { chooseBackupStrategy, takeBackup, type BackupPlan, type TakeBackupOptions } from '../backup/take.js';
-import type { BackupManifest } from '../backup/manifest.js';
-import { describePrune, type PruneResult } from '../backup/prune.js';
-import { describeLeftovers, type Leftover } from '../backup/leftovers.js';
-import { formatBytes, formatDuration } from '../core/duration.js';
+import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
+import { backupNeeds } from '../backup/privileges.js';
+import type { PruneResult } from '../backup/prune.js';
+import { formatDuration } from '../core/duration.js';
 import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
-import type { BackupSummary } from './apply.js';
-
-export function backupSummary(m: BackupManifest): BackupSummary {
-  return { id: m.id, strategy: m.strategy, location: m.location, sizeBytes: m.sizeBytes, verified: m.verified, verification: m.verification.detail, durationMs: m.durationMs };
-}
-
-export function describeBackup(m: BackupManifest): string {
-  const where = m.location.kind === 'file' ? 'pg_dump archive' : `copy ${m.location.database}`;
-  return `${m.id} (${where}, ${formatBytes(m.sizeBytes)}): ${m.verification.detail}`;
-}
-
-export interface SessionBackup {
-  manifest: BackupManifest;
-  pruned: PruneResult | null;
-}
-
-/**
- * Takes a verified backup while holding the migration lock. A template copy needs the database
- * to itself, so the session's own connection steps aside meanwhile (its outer lock stays).
- */
-export async function backupInSession(session: LockedSession, options: Omit<TakeBackupOptions, 'onPruned' | 'onLeftovers'>, reporter: Reporter): Promise<SessionBackup> {
-  const step = reporter.step('backup');
-  let pruned: PruneResult | null = null;
-  const onLeftovers = (leftovers: Leftover[]) => reporter.warn(`${describeLeftovers(leftovers)}: dbkit backups lists them, dbkit backups --keep N removes them`);
-  const take = () => takeBackup({ ...options, onPruned: (result) => (pruned = result), onLeftovers });
-  let manifest: BackupManifest;
-  try {
-    manifest = options.plan.strategy === 'template' ? await session.withoutTargetConnection(take) : await take();
-  } catch (error) {
-    step.fail();
-    throw error;
-  }
-  step.done(describeBackup(manifest));
-  if (pruned) reporter.info(`    keep ${options.config.keepBackups}: ${describePrune(pruned)}`);
-  return { manifest, pruned };
-}
+import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
 
 export interface BackupReport {
   command: 'backup';
@@ -77,7 +43,7 @@ export async function backupDatabase(config: ResolvedConfig, reporter: Reporter)
     try {
       plan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
       refuseBackupThroughPooler(pooler, plan.strategy, 'dbkit backup');
-      await checkPrivileges(probe, server, { access: 'read', backup: plan, purpose: 'dbkit backup' });
+      await checkPrivileges(probe, server, { access: 'read', backupNeeds: backupNeeds(plan), purpose: 'dbkit backup' });
       step.done(`backup by ${plan.strategy === 'pg_dump' ? `pg_dump ${plan.dump.version}` : 'template copy'}`);
     } catch (error) {
       step.fail();
@@ -85,7 +51,7 @@ export async function backupDatabase(config: ResolvedConfig, reporter: Reporter)
     } finally {
       await probe.end().catch(() => {});
     }
-    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: plan.strategy === 'template', reporter };
+    const lockOptions = lockOptionsFor(config, reporter, plan.strategy === 'template');
     step = reporter.step('lock');
     return withMigrationLock(target, lockOptions, async (session) => {
       step.done();

@@ -10,9 +10,10 @@ import { folderLeftovers, type Leftover } from '../backup/leftovers.js';
 import { formatBytes } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { DbkitError } from '../errors.js';
-import { withDatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
 import { withMigrationLock } from '../migrations/session.js';
 import { describePrune, pruneBackups, type PruneResult } from '../backup/prune.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
 
 export const BACKUP_STATUSES = ['verified', 'not verified', 'in progress', 'incomplete'] as const;
 export type BackupStatus = (typeof BACKUP_STATUSES)[number];
@@ -126,7 +127,7 @@ export function parseKeep(raw: string): number {
 /** Prunes under the migration lock, so that no backup of the database is being taken meanwhile. */
 export async function pruneTargetBackups(config: ResolvedConfig, keep: number, reporter: Reporter): Promise<PruneResult> {
   return withDatabaseTarget(config, reporter, (target) =>
-    withMigrationLock(target, { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: false, reporter }, () =>
+    withMigrationLock(target, lockOptionsFor(config, reporter, false), () =>
       pruneBackups(config.backupDir, target, keep),
     ),
   );

@@ -4,7 +4,7 @@
  * example pgTAP test and .env.example. It never overwrites a file: each one that exists is
  * reported as skipped. Needs no database.
  */
-import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILE_NAME } from '../config.js';
@@ -15,6 +15,7 @@ import { scrubKnownSecrets } from '../output/secrets.js';
 // detect.ts parses with zod: loaded when init runs, so that `dbkit --help` stays light.
 import type { Detection } from '../init/detect.js';
 import { envExample, PGTAP_EXAMPLE, planConfig, POLICIES_EXAMPLE } from '../init/templates.js';
+import { writeFileAtomicSync } from '../fs/atomic.js';
 
 export interface InitOptions {
   /** Use this migrations folder instead of the detected one. */
@@ -71,7 +72,7 @@ function writeNew(cwd: string, file: string, content: string): InitFile {
     return failed(error);
   }
   try {
-    writeFileSync(full, content, { flag: 'wx', mode: 0o644 });
+    writeFileAtomicSync(full, content, { mode: 0o644, exclusive: true });
     return { path: file, status: 'written', reason: null };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { path: file, status: 'skipped', reason: 'exists; left as it is' };

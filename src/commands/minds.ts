@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, databaseFacts, type DatabaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { databaseFacts, type DatabaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { withCourseClients } from '../courses/session.js';
 import { checkMindSlug, insertMind, selectMinds, parseUserRef, type Mind, type MindAddStatus } from '../courses/minds.js';

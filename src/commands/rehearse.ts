@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { COPY_SOURCES, type CopySource } from '../rehearse/copy.js';
 import { rehearseOn, type RehearseOptions, type RehearseReport } from '../rehearse/rehearse.js';

@@ -13,7 +13,9 @@ import { assertPrivileges } from '../db/privileges.js';
 import type { PrivilegeNeed } from '../core/privileges.js';
 import { backupNeeds } from '../backup/privileges.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import type { DatabaseTarget } from '../db/target.js';
+import { describeTarget } from '../db/target.js';
 import { withClient } from '../db/scoped.js';
 import { withDatabase } from '../db/connect.js';
 import { quoteIdent, quoteLiteral, type ServerInfo } from '../db/catalog.js';
@@ -23,17 +25,17 @@ import { refuseThroughTransactionPooler } from '../core/pooler.js';
 import { backupDatabaseName, loadRestorableManifest, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
-import { maintenanceDatabase, systemIdentifier } from '../backup/template.js';
+import { systemIdentifier } from '../backup/template.js';
+import { maintenanceDatabase } from '../db/connect.js';
 import { checkArchive, checkCopy, cloneDatabase, proveClone, databaseAlreadyExists, databaseExists, isDuplicateDatabase, restoreArchive, swapDatabases, type IntegrityCheck } from '../backup/restore.js';
 import { checkDatabaseName, defaultRestoreName, requiredRestoreMajor, type FactsComparison } from '../core/restore-plan.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
 import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
-import type { BackupSummary } from './apply.js';
-import { backupInSession, backupSummary } from './backup.js';
-import { describeTarget } from './rollback.js';
+import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
 import { redactUrl } from '../core/redact.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
 
 export const RESTORE_MODES = ['into', 'in-place'] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
@@ -135,7 +137,7 @@ async function restoreIntoNew(config: ResolvedConfig, target: DatabaseTarget, p:
   // Only ever the database this restore created itself.
   const drop = () =>
     withClient(serverUrl, connectOptions, (m) => m.query(`DROP DATABASE IF EXISTS ${quoteIdent(p.name)}`)).catch((error: unknown) =>
-      reporter.warn(`could not drop the half-restored database ${p.name} (${errorMessage(error).split('\n')[0]}): drop it yourself`),
+      reporter.warn(`could not drop the half-restored database ${p.name} (${firstLine(error)}): drop it yourself`),
     );
   const { manifest } = p;
   if (manifest.location.kind === 'file') {
@@ -230,7 +232,7 @@ async function restoreInPlace(config: ResolvedConfig, target: DatabaseTarget, p:
   const { manifest } = p;
   const freshPlan = p.freshPlan!;
   const exclusiveCopy = freshPlan.strategy === 'template' || manifest.strategy === 'template';
-  const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy, reporter };
+  const lockOptions = lockOptionsFor(config, reporter, exclusiveCopy);
   let step = reporter.step('lock');
   return withMigrationLock(target, lockOptions, async (session) => {
     step.done();
@@ -252,6 +254,8 @@ async function restoreInPlace(config: ResolvedConfig, target: DatabaseTarget, p:
   });
 }
 
+const firstLine = (error: unknown): string => errorMessage(error).split('\n')[0] ?? '';
+
 /** Template backups in place: clone the copy, prove the clone, then swap it in for the live database. */
 async function swapInCopy(target: DatabaseTarget, copy: string, p: Prepared, reporter: Reporter): Promise<FactsComparison> {
   const stamp = backupDatabaseName(p.manifest.id).replace(/^dbkit_bk_/, '');
@@ -266,11 +270,13 @@ async function swapInCopy(target: DatabaseTarget, copy: string, p: Prepared, rep
       proof = await proveClone(p.manifest, withDatabase(target.url, staging), target.connectTimeoutMs);
       await swapDatabases(maintenance, target.databaseName, staging, retired);
     } catch (error) {
-      await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`).catch(() => {});
+      await maintenance.query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`).catch((dropError: unknown) => reporter.warn(`could not drop the half-restored copy ${staging} (${firstLine(dropError)}): drop it yourself`));
       throw error;
     }
-    await maintenance.query(`COMMENT ON DATABASE ${quoteIdent(target.databaseName)} IS ${quoteLiteral(`restored by dbkit from backup ${p.manifest.id}`)}`).catch(() => {});
-    await maintenance.query(`DROP DATABASE ${quoteIdent(retired)}`).catch(() => reporter.warn(`the replaced database was kept as ${retired}: drop it once you no longer need it`));
+    await maintenance
+      .query(`COMMENT ON DATABASE ${quoteIdent(target.databaseName)} IS ${quoteLiteral(`restored by dbkit from backup ${p.manifest.id}`)}`)
+      .catch((error: unknown) => reporter.warn(`restored, but could not label ${target.databaseName} with the backup it came from (${firstLine(error)})`));
+    await maintenance.query(`DROP DATABASE ${quoteIdent(retired)}`).catch((error: unknown) => reporter.warn(`the replaced database was kept as ${retired} (${firstLine(error)}): drop it once you no longer need it`));
     return proof;
   });
 }

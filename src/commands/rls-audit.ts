@@ -8,7 +8,8 @@ import { Command, Option } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { databaseFacts, type DatabaseTarget } from '../db/target.js';
 import { connectChecked } from '../migrations/session.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
@@ -19,20 +20,29 @@ import { RULES } from '../audit/rules/index.js';
 import { compareDrift, DRIFT_RULES } from '../audit/drift.js';
 import { normaliseDeclarations } from '../audit/normalise.js';
 import { loadPolicyProject } from '../audit/project.js';
-import { absentFromDatabase, coverageNotice, type Absent } from '../audit/coverage.js';
+import { absentFromDatabase, coverageNotice } from '../audit/coverage.js';
 import { matrixNeeds } from '../audit/privileges.js';
 import { resolveTenancy } from '../audit/tenancy.js';
 import { assertPrivileges } from '../db/privileges.js';
 import { runIsolationMatrix, type Residue } from '../audit/impersonate.js';
 import type { MatrixCell } from '../audit/matrix.js';
-import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn, type Finding } from '../audit/model.js';
+import { DEFAULT_API_ROLES, FAIL_ON, LEVEL_RANK, MANAGED_SCHEMAS, type AuditSettings, type FailOn } from '../audit/model.js';
 import { toSarif } from '../audit/sarif.js';
 import { renderAudit, summaryLine } from '../audit/render.js';
 import { renderDiff } from '../audit/render-diff.js';
 import { diffSnapshot, readSnapshot, takeSnapshot, writeSnapshot, type Snapshot, type SnapshotDiff } from '../audit/snapshot.js';
 import { pgtapSuite } from '../audit/pgtap-export.js';
 import type { MatrixProof } from '../audit/proof.js';
+import type { AuditReport } from '../audit/report.js';
 import { locator, writeOutput } from '../audit/files.js';
+import type { Unseedable } from '../audit/seed.js';
+import { inferFromCatalog } from '../audit/infer-catalog.js';
+import { tenancyModule, type MatrixTenancy } from '../audit/infer-print.js';
+import type { InferredTenancy } from '../audit/infer-tenancy.js';
+import { grantedExpectations } from '../audit/infer-expect.js';
+import { humanReporter } from '../output/terminal.js';
+import { exportable } from '../audit/pgtap-export.js';
+import type { TenancyMap } from '../audit/tenancy.js';
 
 export interface AuditOptions {
   matrix: boolean;
@@ -47,32 +57,7 @@ export interface AuditOptions {
   exportPgtap: string | null;
 }
 
-export interface AuditReport {
-  command: 'rls-audit';
-  ok: boolean;
-  database: { url: string; kind: DatabaseTarget['kind']; name: string };
-  server: { version: string; versionNum: number };
-  findings: Finding[];
-  /** unverified: declarations whose expressions the role may not compile (info findings, not drift). */
-  drift: { source: string | null; compared: number; unverified: number; skipped: string | null };
-  matrix: MatrixCell[];
-  matrixSource: string | null;
-  matrixSkipped: string | null;
-  residue: Residue | null;
-  /** Why drift and the matrix were skipped when the policies folder describes another schema (null when it describes this one). */
-  notice: string | null;
-  /** The tables and API roles the policies folder names that the database does not have. */
-  absent: Absent;
-  /** What changed since the --diff snapshot (null without --diff). */
-  diff: (SnapshotDiff & { file: string }) | null;
-  /** Files written: --snapshot, --export-pgtap (with its number of tests). */
-  written: { snapshot: string | null; pgtap: { file: string; tests: number } | null };
-  summary: {
-    errors: number; warnings: number; info: number; drift: number; rules: number; tables: number; policies: number;
-    matrixCells: number; leaks: number; blocked: number; probeErrors: number; failOn: FailOn; durationMs: number;
-  };
-  error: ErrorDocument | null;
-}
+export type { AuditReport } from '../audit/report.js';
 
 export async function auditRls(config: ResolvedConfig, options: AuditOptions, reporter: Reporter): Promise<AuditReport> {
   const started = performance.now();
@@ -95,11 +80,25 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       step.done(`${tables.length} tables, ${tables.reduce((n, r) => n + r.policies.length, 0)} policies, ${catalog.functions.length} functions`);
       const dirShown = path.relative(config.cwd, config.policiesDir) || config.policiesDir;
       const absent = absentFromDatabase(project, catalog, roles);
-      const notice = coverageNotice(absent, dirShown);
-      const runMatrix = options.matrix && project.tenancy !== null && absent.tables.length + absent.roles.length === 0;
-      if (runMatrix && project.tenancy && !server.superuser) {
+      // A declared map that describes this database, else one inferred from the catalog.
+      const declared = project.tenancy !== null && absent.tables.length + absent.roles.length === 0;
+      const rolesPresent = [roles.anon, roles.authenticated, roles.service].every((r) => catalog.apiRolesPresent.includes(r));
+      let map: { map: TenancyMap; file: string } | null = declared ? project.tenancy : null;
+      let tenancy: MatrixTenancy | null = declared ? { source: 'declared', file: project.tenancy!.file, notes: {}, unplaced: [] } : null;
+      if (!declared && options.matrix && rolesPresent) {
+        step = reporter.step('infer tenancy');
+        const inferred = await inferFromCatalog(client, catalog, settings);
+        step.done(`${inferred.map.tables.length} table(s) placed${inferred.unplaced.length ? `, ${inferred.unplaced.length} left out` : ''}`);
+        if (inferred.map.tables.length > 0) {
+          map = { map: inferred.map, file: 'inferred from the catalog' };
+          tenancy = { source: 'inferred', file: null, notes: inferred.notes, unplaced: inferred.unplaced };
+        }
+      }
+      const notice = coverageNotice(absent, dirShown, { inferred: tenancy?.source === 'inferred' });
+      const runMatrix = options.matrix && map !== null;
+      if (runMatrix && map && !server.superuser) {
         // Pre-flight for the matrix, before any work: it seeds tenants and acts as the API roles.
-        await assertPrivileges(client, matrixNeeds(resolveTenancy(project.tenancy.map, project.tenancy.file)), 'the isolation matrix of dbkit rls-audit', ' Or skip the matrix with --no-matrix.');
+        await assertPrivileges(client, matrixNeeds(resolveTenancy(map.map, map.file)), 'the isolation matrix of dbkit rls-audit', ' Or skip the matrix with --no-matrix.');
       }
       step = reporter.step(`lint (${RULES.length} rules)`);
       const findings = await lint(catalog, settings);
@@ -127,14 +126,16 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       let proof: MatrixProof | null = null;
       let residue: Residue | null = null;
       let matrixSkipped: string | null = null;
+      let unseedable: Unseedable[] = [];
       if (!options.matrix) matrixSkipped = 'skipped (--no-matrix)';
-      else if (!project.tenancy) matrixSkipped = `skipped: no tenancy map exported from ${dirShown}/`;
-      else if (absent.tables.length + absent.roles.length > 0) matrixSkipped = otherSchema;
+      else if (!map) matrixSkipped = !rolesPresent ? `skipped: the API roles (${[roles.anon, roles.authenticated, roles.service].join(', ')}) do not all exist` : `skipped: no tenancy map exported from ${dirShown}/ and none could be inferred (no table with RLS ties its rows to auth.uid())`;
       else {
-        const result = await runIsolationMatrix(client, project.tenancy.map, project.tenancy.file, reporter);
+        const keep = tenancy?.source === 'inferred' ? grantedExpectations(catalog.relations, roles) : undefined;
+        const result = await runIsolationMatrix(client, map.map, map.file, reporter, { attacks: { exposedSchemas: settings.exposedSchemas }, ...(keep ? { keep } : {}) });
         matrix = result.cells;
         proof = result.proof;
         residue = result.residue;
+        unseedable = result.unseedable;
       }
 
       const sorted = sortFindings(findings);
@@ -147,8 +148,10 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
         findings: sorted,
         drift,
         matrix,
-        matrixSource: project.tenancy?.file ?? null,
+        matrixSource: map?.file ?? null,
         matrixSkipped,
+        tenancy,
+        unseedable,
         residue,
         notice,
         absent,
@@ -158,7 +161,7 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
           errors: count('error'), warnings: count('warn'), info: count('info'), drift: driftCount, rules: RULES.length + (drift.source ? DRIFT_RULES.length : 0),
           tables: tables.length, policies: tables.reduce((n, r) => n + r.policies.length, 0),
           matrixCells: matrix.length, leaks: matrix.filter((c) => c.verdict === 'leak').length, blocked: matrix.filter((c) => c.verdict === 'blocked').length,
-          probeErrors: matrix.filter((c) => c.verdict === 'error').length, failOn: options.failOn, durationMs: 0,
+          probeErrors: matrix.filter((c) => c.verdict === 'error').length, unseedable: unseedable.length, failOn: options.failOn, durationMs: 0,
         },
         error: null,
       };
@@ -172,10 +175,39 @@ export async function auditRls(config: ResolvedConfig, options: AuditOptions, re
       if (options.exportPgtap) {
         if (!proof) throw new DbkitError('USAGE', `--export-pgtap: nothing to export, the isolation matrix did not run (${matrixSkipped ?? 'no cells'})`, { hint: 'export a tenancy map from the policies folder (see README "Tenancy map")' });
         await writeOutput(path.resolve(config.cwd, options.exportPgtap), pgtapSuite(proof, { dbkit: dbkitVersion() }), 'the pgTAP suite');
-        report.written.pgtap = { file: shown(options.exportPgtap), tests: proof.probes.length };
+        report.written.pgtap = { file: shown(options.exportPgtap), tests: proof.probes.filter(exportable).length };
       }
       report.summary.durationMs = Math.round(performance.now() - started);
       return report;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+}
+
+export interface TenancyReport {
+  command: 'rls-audit';
+  ok: boolean;
+  database: { url: string; kind: DatabaseTarget['kind']; name: string };
+  tenancy: InferredTenancy;
+  /** The map as a policies/ module (what --print-tenancy prints). */
+  module: string;
+  error: ErrorDocument | null;
+}
+
+/** --print-tenancy: the tenancy map inferred from the catalog, as a module for policies/. Reads only. */
+export async function printTenancy(config: ResolvedConfig, reporter: Reporter): Promise<TenancyReport> {
+  return withDatabaseTarget(config, reporter, async (target) => {
+    const { client } = await connectChecked(target);
+    try {
+      const project = await loadPolicyProject(config.policiesDir, config.cwd);
+      const roles = { ...DEFAULT_API_ROLES, ...(project.tenancy?.map.roles ?? {}) };
+      const step = reporter.step('infer tenancy');
+      const catalog = await readAuditCatalog(client, roles);
+      const tenancy = await inferFromCatalog(client, catalog, { managedSchemas: MANAGED_SCHEMAS, exposedSchemas: config.exposedSchemas });
+      step.done(`${tenancy.map.tables.length} table(s) placed${tenancy.unplaced.length ? `, ${tenancy.unplaced.length} left out` : ''}`);
+      const database = databaseFacts(target);
+      return { command: 'rls-audit', ok: true, database, tenancy, module: tenancyModule(tenancy, { database: database.name, dbkit: dbkitVersion() }), error: null };
     } finally {
       await client.end().catch(() => {});
     }
@@ -203,6 +235,7 @@ function failure(report: AuditReport, failOn: FailOn): ErrorDocument | null {
   if (failOn !== 'never') {
     const failing = report.findings.filter((f) => LEVEL_RANK[f.level] >= LEVEL_RANK[failOn]).length;
     if (failing > 0) problems.push(`${failing} finding(s) at or above ${failOn}`);
+    if (s.unseedable > 0 && LEVEL_RANK.warn >= LEVEL_RANK[failOn]) problems.push(`${s.unseedable} table(s) the matrix could not seed`);
   }
   if (s.leaks > 0) problems.push(`${s.leaks} isolation leak(s)`);
   if (s.blocked > 0) problems.push(`${s.blocked} expected access(es) blocked`);
@@ -213,7 +246,7 @@ function failure(report: AuditReport, failOn: FailOn): ErrorDocument | null {
 }
 
 async function writeSarif(file: string, report: AuditReport, config: ResolvedConfig): Promise<void> {
-  const sarif = toSarif({ version: dbkitVersion(), rules: [...RULES, ...DRIFT_RULES], findings: report.findings, leaks: report.matrix.filter((c) => c.verdict === 'leak'), locate: locator([config.policiesDir, config.migrationsDir], config.cwd) });
+  const sarif = toSarif({ version: dbkitVersion(), rules: [...RULES, ...DRIFT_RULES], findings: report.findings, leaks: report.matrix.filter((c) => c.verdict === 'leak'), unseedable: report.unseedable, locate: locator([config.policiesDir, config.migrationsDir], config.cwd) });
   await writeOutput(path.resolve(config.cwd, file), `${JSON.stringify(sarif, null, 2)}\n`, 'SARIF');
 }
 
@@ -228,7 +261,8 @@ export function registerRlsAudit(program: Command): void {
     .option('--snapshot <file>', 'save the matrix and findings as versioned JSON (no secrets), to compare with later')
     .option('--diff <file>', 'compare with a snapshot: only what got worse fails (a cell denied then allowed, a new leak, a new finding at or above --fail-on)')
     .option('--export-pgtap <file>', 'write the isolation matrix as a pgTAP suite (e.g. tests-sql/rls-matrix.sql) that dbkit test runs')
-    .option('--verbose', 'list every finding of a rule (folded into one line by default) and every reproduction');
+    .option('--verbose', 'list every finding of a rule (folded into one line by default) and every reproduction')
+    .option('--print-tenancy', 'print the tenancy map inferred from the catalog, as a module for policies/ (with the evidence for each guess), and audit nothing');
   for (const name of ['policiesDir', 'exposedSchemas', 'sensitive', 'privilegedRoles'] as const) settingOption(command, name);
   command
     .option('--json', 'print one JSON document: { findings, matrix, summary, ... } (shape in README)')
@@ -240,9 +274,16 @@ export function registerRlsAudit(program: Command): void {
       '  $ npx dbkit rls-audit --snapshot rls-snapshot.json            # keep the proof',
       '  $ npx dbkit rls-audit --diff rls-snapshot.json                # in CI: fail only on what got worse',
       '  $ npx dbkit rls-audit --export-pgtap tests-sql/rls-matrix.sql && npx dbkit test',
+      '  $ npx dbkit rls-audit --print-tenancy > policies/tenancy.ts      # start from the inferred map',
     ].join('\n'))
-    .action(async (opts: { failOn: FailOn; matrix: boolean; drift: boolean; sarif?: string; snapshot?: string; diff?: string; exportPgtap?: string; verbose?: boolean }, cmd: Command) => {
+    .action(async (opts: { failOn: FailOn; matrix: boolean; drift: boolean; sarif?: string; snapshot?: string; diff?: string; exportPgtap?: string; verbose?: boolean; printTenancy?: boolean }, cmd: Command) => {
       const runtime = runtimeFor(cmd);
+      if (opts.printTenancy) {
+        // The module goes to stdout (to redirect into policies/), progress to stderr.
+        const report = await printTenancy(runtime.config, runtime.json ? runtime.reporter : humanReporter(process.stderr));
+        runtime.finish(report, (r) => process.stdout.write(r.module));
+        return;
+      }
       const options: AuditOptions = { failOn: opts.failOn, matrix: opts.matrix, drift: opts.drift, sarif: opts.sarif ?? null, snapshot: opts.snapshot ?? null, diff: opts.diff ?? null, exportPgtap: opts.exportPgtap ?? null };
       const report = await auditRls(runtime.config, options, runtime.reporter);
       runtime.finish(report, (r) => {

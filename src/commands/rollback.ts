@@ -5,14 +5,15 @@
  * the CLI.
  */
 import type { Command } from 'commander';
-import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { describeTarget } from '../db/target.js';
 import type { Drift } from '../migrations/plan.js';
 import { runMigrationStep } from '../migrations/run.js';
-import { checkPrivileges, connectStep, loadExpectations, runValidation, withMigrationLock } from '../migrations/session.js';
+import { checkPrivileges, connectStep, loadExpectations, withMigrationLock } from '../migrations/session.js';
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { ALREADY_REVERTED, assertGuardable } from '../migrations/exactly-once.js';
@@ -21,13 +22,16 @@ import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
-import type { CheckResult, ValidationTarget } from '../core/validation.js';
+import { backupNeeds } from '../backup/privileges.js';
+import type { CheckResult } from '../core/validation.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
-import type { BackupSummary } from './apply.js';
-import { backupInSession, backupSummary } from './backup.js';
+import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
+import { backupPlanNote, inStep } from '../pipeline/steps.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
+import { validationFailure, validationStep } from '../pipeline/validation-step.js';
 
 export interface RollbackOptions {
   selection: RollbackSelection;
@@ -96,11 +100,6 @@ async function backupsOf(config: ResolvedConfig, target: DatabaseTarget): Promis
   return (await listManifests(config.backupDir)).filter((m) => m.status === 'done' && m.source.database === target.databaseName && m.source.kind === target.kind);
 }
 
-/** 'database "shop" on db.example.com:5432': names the database without echoing any secret. */
-export function describeTarget(target: DatabaseTarget): string {
-  const url = new URL(target.redactedUrl);
-  return `database "${target.databaseName}" at ${url.hostname || 'localhost'}${url.port ? `:${url.port}` : ''}${target.kind === 'embedded' ? ' (embedded)' : ''}`;
-}
 
 export function confirmationQuestion(target: DatabaseTarget, toRevert: readonly string[], backup: boolean): string {
   const n = toRevert.length;
@@ -135,30 +134,33 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       durationMs: 0,
     };
     let context: MigrationContext;
-    let backupPlan: BackupPlan | null = null;
-    step = reporter.step('pre-flight');
+    let backupPlan: BackupPlan | null;
     try {
-      context = await loadMigrationContext(config);
-      await checkPrivileges(probe, server, { access: 'read', backup: null, purpose: 'dbkit rollback' });
-      const state = await readState(probe, context);
-      checkRunnable(state, config, options.force);
-      const rollback = revertPlan(state, context, options.selection, await backupsOf(config, target));
-      report.selection = rollback.selection;
-      report.appliedBefore = rollback.applied;
-      report.toRevert = rollback.toRevert;
-      report.applied = rollback.applied;
-      report.drift = state.plan.drift;
-      if (options.backup && rollback.toRevert.length > 0) backupPlan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
-      if (backupPlan) refuseBackupThroughPooler(pooler, backupPlan.strategy, 'a backup', BACKUP_SESSION_HINT);
-      assertGuardable(context.migrations, rollback.toRevert, pooler, 'dbkit rollback');
-      if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backup: backupPlan, purpose: 'dbkit rollback' });
-    } catch (error) {
-      step.fail();
-      throw error;
+      ({ context, backupPlan } = await inStep(
+        reporter,
+        'pre-flight',
+        async () => {
+          const loaded = await loadMigrationContext(config);
+          await checkPrivileges(probe, server, { access: 'read', backupNeeds: [], purpose: 'dbkit rollback' });
+          const state = await readState(probe, loaded);
+          checkRunnable(state, config, options.force);
+          const rollback = revertPlan(state, loaded, options.selection, await backupsOf(config, target));
+          report.selection = rollback.selection;
+          report.appliedBefore = rollback.applied;
+          report.toRevert = rollback.toRevert;
+          report.applied = rollback.applied;
+          report.drift = state.plan.drift;
+          const plan = options.backup && rollback.toRevert.length > 0 ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
+          if (plan) refuseBackupThroughPooler(pooler, plan.strategy, 'a backup', BACKUP_SESSION_HINT);
+          assertGuardable(loaded.migrations, rollback.toRevert, pooler, 'dbkit rollback');
+          if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backupNeeds: plan ? backupNeeds(plan) : [], purpose: 'dbkit rollback' });
+          return { context: loaded, backupPlan: plan };
+        },
+        (r) => `${report.appliedBefore.length} applied; reverting ${describeSelection(report.selection)}: ${report.toRevert.length}${backupPlanNote(r.backupPlan)}`,
+      ));
     } finally {
       await probe.end().catch(() => {});
     }
-    step.done(`${report.appliedBefore.length} applied; reverting ${describeSelection(report.selection)}: ${report.toRevert.length}${backupPlan ? `; backup by ${backupPlan.strategy === 'pg_dump' ? `pg_dump ${backupPlan.dump.version}` : 'template copy'}` : ''}`);
     for (const name of report.toRevert) reporter.info(`    ${name}`);
     if (report.drift.length > 0) reporter.warn(`--force: reverting although ${report.drift.map((d) => d.message).join('; ')}`);
     if (report.toRevert.length === 0) {
@@ -169,7 +171,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
     if (!options.backup) reporter.warn('--no-backup: rolling back WITHOUT a backup. If a down damages data there is nothing to restore from.');
     await confirm(confirmationQuestion(target, report.toRevert, options.backup), { yes: options.yes });
 
-    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: backupPlan?.strategy === 'template', reporter, pooler };
+    const lockOptions = { ...lockOptionsFor(config, reporter, backupPlan?.strategy === 'template'), pooler };
     step = reporter.step('lock');
     return withMigrationLock(target, lockOptions, async (session) => {
       step.done();
@@ -222,7 +224,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
         }
         report.migrations.push({ name, status: 'reverted', durationMs: outcome.durationMs });
         step.done();
-        const checks = await validateStep(session.client, expectations, [{ migration: name, when: 'reverted' }], reporter);
+        const checks = await validationStep(session.client, expectations, [{ migration: name, when: 'reverted' }], reporter);
         report.validation.push(...checks);
         if (checks.some((c) => !c.ok)) {
           stopped = true;
@@ -232,7 +234,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       report.applied = (await readState(session.client, context)).plan.applied;
       const known = new Set(migrations.map((m) => m.name));
       const remaining = report.applied.filter((n) => known.has(n)).map((migration) => ({ migration, when: 'applied' as const }));
-      const checks = await validateStep(session.client, expectations, remaining, reporter, 'validation of what stays applied');
+      const checks = await validationStep(session.client, expectations, remaining, reporter, { label: 'validation of what stays applied' });
       report.validation.push(...checks);
       if (!report.error && checks.some((c) => !c.ok)) report.error = validationError(checks, 'for the migrations that stay applied', report.backup);
       report.ok = report.error === null;
@@ -243,23 +245,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
 }
 
 function validationError(checks: CheckResult[], where: string, backup: BackupSummary | null): ErrorDocument {
-  const bad = checks.filter((c) => !c.ok);
-  return errorDocument(
-    new DbkitError('VALIDATION_FAILED', `validation failed ${where}: ${bad.map((c) => `${c.label} (expected ${c.expected}, found ${c.actual})`).join('; ')}`, {
-      hint: backup ? `inspect the database (dbkit status); dbkit restore ${backup.id} returns to the state before the rollback` : 'inspect the database (dbkit status)',
-    }),
-  );
-}
-
-async function validateStep(client: pg.ClientBase, expectations: Awaited<ReturnType<typeof loadExpectations>>, targets: ValidationTarget[], reporter: Reporter, label?: string): Promise<CheckResult[]> {
-  const step = label && targets.some((t) => expectations[t.migration]) ? reporter.step(label) : null;
-  const results = await runValidation(client, expectations, targets);
-  const c = reporter.color;
-  const bad = results.filter((r) => !r.ok).length;
-  if (bad > 0) step?.fail(`${bad} of ${results.length} checks failed`);
-  else step?.done(results.length === 0 ? 'no checks declared' : `${results.length} checks passed`);
-  for (const r of results) reporter.info(`    ${r.ok ? c.green('✓') : c.red('✗')} ${r.label}${r.ok ? c.dim(`  ${r.actual}`) : `: expected ${r.expected}, found ${r.actual}`}`);
-  return results;
+  return validationFailure(checks, where, backup ? `inspect the database (dbkit status); dbkit restore ${backup.id} returns to the state before the rollback` : 'inspect the database (dbkit status)');
 }
 
 export function renderRollbackSummary(report: RollbackReport, reporter: Reporter): void {

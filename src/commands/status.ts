@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { schemaSnapshot } from '../db/fingerprint.js';
 import type { Drift, OutOfOrder } from '../migrations/plan.js';
@@ -83,7 +84,7 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
     try {
       const context = await loadMigrationContext(config);
       const migrations = context.migrations;
-      await checkPrivileges(client, server, { access: 'read', backup: null, purpose: 'dbkit status' });
+      await checkPrivileges(client, server, { access: 'read', backupNeeds: [], purpose: 'dbkit status' });
       return await withReadOnly(client, async (ro) => {
         const state = await readState(ro, context);
         const { plan } = state;

@@ -9,7 +9,8 @@ import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError, pgErrorInfo } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget, type DatabaseTarget, databaseFacts } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
+import { type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withTransaction } from '../db/scoped.js';
 import { mapConcurrent } from '../core/concurrency.js';
 import { formatDuration } from '../core/duration.js';
@@ -20,7 +21,7 @@ import { planChanges, planSync, type Attribution, type NodeField, type ProjectCh
 import { applySyncPlan, assertMindsExist, readCourseState } from '../courses/store.js';
 import { withCourseClients } from '../courses/session.js';
 import { classifyFailure } from '../persist/classify.js';
-import { lockProject } from '../persist/sql.js';
+import { lockProject } from '../core/course-sql.js';
 import { isPoolerError, poolerFailure } from '../core/pooler.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';

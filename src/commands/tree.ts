@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
 import type { Reporter } from '../output/terminal.js';
-import { withDatabaseTarget } from '../db/target.js';
+import { withDatabaseTarget } from '../embedded/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { withCourseClients } from '../courses/session.js';
 import { plural, printable } from '../output/text.js';

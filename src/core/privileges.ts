@@ -3,6 +3,7 @@
  * privilege named, with the GRANT (or ALTER ROLE) an administrator runs to fix it. Pure: the
  * catalog questions are asked in src/db/privileges.ts.
  */
+import { quoteIdentAlways, quoteQualified } from './sql.js';
 
 export const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 export type TablePrivilege = (typeof TABLE_PRIVILEGES)[number];
@@ -29,13 +30,10 @@ export interface MissingPrivilege {
   grant: string;
 }
 
-/** PostgreSQL's identifier quoting, always quoted (names come from the catalog or the user). */
-const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+/** Every name in a GRANT is quoted (names come from the catalog or the user). */
+const q = quoteIdentAlways;
 /** "schema.name" as a quoted qualified name; a name without a dot stays one identifier. */
-export const quoteName = (qualified: string) => {
-  const dot = qualified.indexOf('.');
-  return dot < 0 ? q(qualified) : `${q(qualified.slice(0, dot))}.${q(qualified.slice(dot + 1))}`;
-};
+export const quoteName = (qualified: string) => quoteQualified(qualified, quoteIdentAlways);
 
 export interface Grantee {
   role: string;

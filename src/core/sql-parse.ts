@@ -35,7 +35,10 @@ export function loadSqlParser(): Promise<void> {
 
 export class SqlParserNotLoaded extends Error {
   constructor() {
-    super('the SQL parser is not loaded (await loadSqlParser() before building SQL that must be checked)');
+    super(
+      "the SQL parser is not loaded: createPolicySql checks each policy with PostgreSQL's parser before it builds SQL. " +
+        "Run the migration with dbkit apply (it loads the parser), or make up/down async and `await loadSqlParser()` from 'dbkit/migrate' first",
+    );
   }
 }
 

@@ -28,10 +28,15 @@ export interface SqlStatement {
   transaction: TransactionControl | null;
 }
 
-export type SplitResult =
+/** A statement with where it starts: the offset (characters) of its first character in the text that was split. */
+export interface SqlSpan extends SqlStatement {
+  offset: number;
+}
+
+export type SplitResult<S extends SqlStatement = SqlStatement> =
   | {
       ok: true;
-      statements: SqlStatement[];
+      statements: S[];
       /** Text after the last statement's `;` (a trailing comment), trimmed; '' when none. */
       trailing: string;
     }
@@ -62,8 +67,8 @@ function controlOf(stmt: Record<string, unknown>): TransactionControl | null {
   return typeof kind === 'string' ? (CONTROL_OF[kind] ?? null) : null;
 }
 
-/** Splits `sql` into statements; a syntax error is returned (with its line), not thrown. */
-export function splitSql(sql: string): SplitResult {
+/** Splits `sql` into statements with their offsets; a syntax error is returned (with its line), not thrown. */
+export function splitSqlSpans(sql: string): SplitResult<SqlSpan> {
   if (sql.trim() === '') return { ok: true, statements: [], trailing: '' };
   const bytes = Buffer.from(sql, 'utf8');
   let tree: unknown;
@@ -73,7 +78,7 @@ export function splitSql(sql: string): SplitResult {
     const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition ?? 0;
     return { ok: false, message: (error as Error).message, line: lineAt(bytes, position) };
   }
-  const statements: SqlStatement[] = [];
+  const statements: SqlSpan[] = [];
   // libpg_query's locations are byte offsets into the UTF-8 text.
   let consumed = 0;
   for (const raw of rawStatements(tree)) {
@@ -81,11 +86,18 @@ export function splitSql(sql: string): SplitResult {
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
     const body = bytes.subarray(start, end).toString('utf8');
     const leading = body.length - body.trimStart().length;
-    statements.push({ text: body.trim(), line: lineAt(bytes, start + Buffer.byteLength(body.slice(0, leading))), transaction: controlOf(raw.stmt) });
+    const first = start + Buffer.byteLength(body.slice(0, leading));
+    statements.push({ text: body.trim(), line: lineAt(bytes, first), offset: bytes.subarray(0, first).toString('utf8').length, transaction: controlOf(raw.stmt) });
     consumed = end < bytes.length && bytes[end] === 0x3b ? end + 1 : end;
   }
   const trailing = bytes.subarray(consumed).toString('utf8').replace(/^[\s;]+/, '').trim();
   return { ok: true, statements, trailing };
+}
+
+/** Splits `sql` into statements; a syntax error is returned (with its line), not thrown. */
+export function splitSql(sql: string): SplitResult {
+  const split = splitSqlSpans(sql);
+  return split.ok ? { ...split, statements: split.statements.map(({ text, line, transaction }) => ({ text, line, transaction })) } : split;
 }
 
 /** COMMIT, ROLLBACK, END, ABORT, PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED: statements that end a transaction. */

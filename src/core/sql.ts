@@ -15,13 +15,18 @@ export const isBareIdentifier = (name: string): boolean => BARE.test(name) && !K
 
 /** An identifier, quoted when PostgreSQL needs it to be (as quote_ident). */
 export function quoteIdent(name: string): string {
-  return isBareIdentifier(name) ? name : `"${name.replaceAll('"', '""')}"`;
+  return isBareIdentifier(name) ? name : quoteIdentAlways(name);
 }
 
-/** A schema-qualified name: "public.contents", or { schema, name } (each part quoted on its own). */
-export function quoteQualified(name: string | { schema: string; name: string }): string {
-  if (typeof name !== 'string') return `${quoteIdent(name.schema)}.${quoteIdent(name.name)}`;
-  return splitQualified(name).map(quoteIdent).join('.');
+/** An identifier, always quoted (GRANTs in hints quote every name, as pg_dump --quote-all-identifiers). */
+export function quoteIdentAlways(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A schema-qualified name: "public.contents", or { schema, name } (each part quoted on its own); `quote` picks quoteIdent or quoteIdentAlways. */
+export function quoteQualified(name: string | { schema: string; name: string }, quote: (part: string) => string = quoteIdent): string {
+  const parts = typeof name === 'string' ? splitQualified(name) : [name.schema, name.name];
+  return parts.map((part) => quote(part)).join('.');
 }
 
 /**

@@ -156,15 +156,19 @@ export interface ValidationTarget {
 
 /** Evaluates the expectations of the given migrations in the given states. */
 export function validate(expectations: ExpectationSet, targets: readonly ValidationTarget[], observed: Observed): CheckResult[] {
-  const results: CheckResult[] = [];
+  // A later migration may restate a check an earlier one declared (same policies, same count):
+  // it is evaluated and shown once, attributed to the latest migration that declares it.
+  const results = new Map<string, CheckResult>();
   for (const { migration, when } of targets) {
     const expectation = expectations[migration];
     if (!expectation) continue;
     for (const check of expectation[when]) {
-      results.push({ label: check.label, kind: check.kind, migration, when, ...evaluate(check, observed) });
+      const key = `${when}\u0000${JSON.stringify(check)}`;
+      results.delete(key);
+      results.set(key, { label: check.label, kind: check.kind, migration, when, ...evaluate(check, observed) });
     }
   }
-  return results;
+  return [...results.values()];
 }
 
 /** Every role name the checks mention, so the caller can fetch just those. */

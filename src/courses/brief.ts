@@ -3,7 +3,7 @@
  * section, which becomes the project's audience profile.
  */
 import type { AudienceProfile } from './model.js';
-import type { JsonObject } from '../persist/sql.js';
+import type { JsonObject } from '../core/course-sql.js';
 
 export interface Brief {
   title: string | null;

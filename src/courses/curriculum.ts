@@ -18,7 +18,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { CURRICULUM_FILE, CURRICULUM_MAX_ALIASES, CURRICULUM_MAX_BYTES, CURRICULUM_MAX_JSON_CHARS, type CourseProblem } from './model.js';
-import type { JsonObject } from '../persist/sql.js';
+import type { JsonObject } from '../core/course-sql.js';
 
 export interface CurriculumLesson {
   id: string;

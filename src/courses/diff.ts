@@ -2,7 +2,7 @@
  * A course folder against its rows in the database, as data: what dbkit sync would write and what
  * dbkit verify reports. Pure: both sides are already read.
  */
-import type { JsonObject } from '../persist/sql.js';
+import type { JsonObject } from '../core/course-sql.js';
 import type { AudienceProfile, CourseModel, CourseNode } from './model.js';
 
 export interface DbNode {

@@ -3,7 +3,7 @@
  * curriculum.yaml, lessons/*.md, research/*.md), and the database rows it stands for.
  */
 import { createHash } from 'node:crypto';
-import type { ContentType, JsonObject } from '../persist/sql.js';
+import type { ContentType, JsonObject } from '../core/course-sql.js';
 
 export const BRIEF_FILE = 'COURSE-BRIEF.md';
 export const CURRICULUM_FILE = 'curriculum.yaml';

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { DbkitError } from '../errors.js';
-import * as sql from '../persist/sql.js';
+import * as sql from '../core/course-sql.js';
 import { levelOf, type CourseModel, type CourseNode } from './model.js';
 import type { Attribution, DbCourseState, SyncPlan } from './diff.js';
 

@@ -47,6 +47,11 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
+/** The database to hold maintenance connections on: never the one being copied. */
+export function maintenanceDatabase(target: string): string {
+  return target === 'postgres' ? 'template1' : 'postgres';
+}
+
 export async function connect(url: string, options: ConnectOptions = {}): Promise<pg.Client> {
   parseDatabaseUrl(url);
   const { Client } = await loadPg();

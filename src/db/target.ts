@@ -1,14 +1,7 @@
 /**
- * Where the database comes from: the URL the user gave, or the embedded cluster (started for the
- * duration of the command when it is not already running).
+ * The database a command works on, as the layers below see it: its URL (kept out of output), how
+ * to name it. Choosing it (the URL given, or the embedded cluster) is embedded/target.ts.
  */
-import path from 'node:path';
-import type { ResolvedConfig } from '../config.js';
-import { redactUrl, secretsOf } from '../core/redact.js';
-import { registerSecrets } from '../output/secrets.js';
-import type { Reporter } from '../output/terminal.js';
-import { acquireEmbedded } from '../embedded/cluster.js';
-import { databaseNameOf, parseDatabaseUrl } from './connect.js';
 
 export const TARGET_KINDS = ['external', 'embedded'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -21,38 +14,6 @@ export interface DatabaseTarget {
   connectTimeoutMs: number;
 }
 
-export async function withDatabaseTarget<T>(config: ResolvedConfig, reporter: Reporter, fn: (target: DatabaseTarget) => Promise<T>): Promise<T> {
-  if (config.databaseUrl) {
-    registerSecrets(secretsOf(config.databaseUrl));
-    parseDatabaseUrl(config.databaseUrl);
-    return fn({
-      kind: 'external',
-      url: config.databaseUrl,
-      redactedUrl: redactUrl(config.databaseUrl),
-      databaseName: databaseNameOf(config.databaseUrl),
-      connectTimeoutMs: config.connectTimeoutMs,
-    });
-  }
-  const where = path.relative(config.cwd, config.stateDir) || config.stateDir;
-  const lease = await acquireEmbedded(config.stateDir, {
-    port: config.embeddedPort,
-    idleMs: config.embeddedIdleMs,
-    onInit: () => reporter.info(`No DATABASE_URL given: creating the embedded PostgreSQL 17 cluster in ${where}/ (first run only).`),
-    onStart: () => reporter.info(`Starting the embedded PostgreSQL 17 cluster (${where}/).`),
-  });
-  registerSecrets(secretsOf(lease.url));
-  try {
-    return await fn({
-      kind: 'embedded',
-      url: lease.url,
-      redactedUrl: redactUrl(lease.url),
-      databaseName: lease.state.database,
-      connectTimeoutMs: config.connectTimeoutMs,
-    });
-  } finally {
-    await lease.release();
-  }
-}
 
 /** How every report names the database it worked on (URL redacted). */
 export interface DatabaseFacts {
@@ -63,4 +24,10 @@ export interface DatabaseFacts {
 
 export function databaseFacts(target: DatabaseTarget): DatabaseFacts {
   return { url: target.redactedUrl, kind: target.kind, name: target.databaseName };
+}
+
+/** 'database "shop" at db.example.com:5432': names the database without echoing any secret. */
+export function describeTarget(target: DatabaseTarget): string {
+  const url = new URL(target.redactedUrl);
+  return `database "${target.databaseName}" at ${url.hostname || 'localhost'}${url.port ? `:${url.port}` : ''}${target.kind === 'embedded' ? ' (embedded)' : ''}`;
 }

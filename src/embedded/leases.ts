@@ -7,10 +7,10 @@
  * Each file is one line, parsed with a strict pattern (see lock.ts on why not zod) and written
  * atomically (temporary name, then rename), so a reader never sees half a record.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { processAlive } from './lock.js';
+import { writeFileAtomicSync } from '../fs/atomic.js';
 
 export function addLease(dir: string, pid: number): void {
   mkdirSync(dir, { recursive: true });
@@ -39,9 +39,7 @@ export function liveLeases(dir: string): number[] {
 }
 
 function writeAtomically(file: string, content: string): void {
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(temporary, content, { flag: 'wx', mode: 0o600 });
-  renameSync(temporary, file);
+  writeFileAtomicSync(file, content, { mode: 0o600 });
 }
 
 function readLine(file: string): string | null {

@@ -3,10 +3,10 @@
  * 0600 in the state dir). The state file is read on every command that uses the cluster; it is
  * checked field by field (see lock.ts on why not zod) and a malformed one is refused clearly.
  */
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { DbkitError } from '../errors.js';
+import { writeFileAtomicSync } from '../fs/atomic.js';
 
 export const EMBEDDED_DATABASE = 'dbkit';
 export const EMBEDDED_USER = 'postgres';
@@ -99,8 +99,5 @@ export function readState(stateDir: string): EmbeddedState | null {
 
 export function writeState(stateDir: string, state: EmbeddedState): void {
   const { stateFile } = embeddedPaths(stateDir);
-  const temporary = `${stateFile}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, stateFile);
+  writeFileAtomicSync(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }

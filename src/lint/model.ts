@@ -2,6 +2,7 @@
  * Lint findings: squawk's violations mapped back to the migration, the statement and the builder
  * call (or SQL line) that produced it. Pure: no process, no file.
  */
+import type { TransactionAssumption } from '../config.js';
 import type { MigrationSql, StatementOrigin } from '../migrations/statements.js';
 import type { SquawkViolation } from './squawk.js';
 
@@ -10,13 +11,6 @@ export type LintLevel = (typeof LINT_LEVELS)[number];
 
 export const LINT_FAIL_ON = ['warning', 'error', 'never'] as const;
 export type LintFailOn = (typeof LINT_FAIL_ON)[number];
-
-/** apply's pre-flight: warn about findings, or refuse to apply (exit 7). */
-export const LINT_MODES = ['warn', 'block'] as const;
-export type LintMode = (typeof LINT_MODES)[number];
-
-export const TRANSACTION_ASSUMPTIONS = ['auto', 'yes', 'no'] as const;
-export type TransactionAssumption = (typeof TRANSACTION_ASSUMPTIONS)[number];
 
 export interface LintSettings {
   exclude: readonly string[];

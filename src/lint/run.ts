@@ -47,6 +47,7 @@ export interface LintRun {
 export async function lintMigrations(migrations: readonly LoadedMigration[], config: ResolvedConfig, settings: LintSettings): Promise<LintRun> {
   const squawk = findSquawk(config.squawkBin);
   const run: LintRun = { squawk, migrations: [], notRendered: [] };
+  const rendered: { sql: MigrationSql; shown: string }[] = [];
   for (const m of migrations) {
     const shown = shownPath(config.cwd, m.path);
     let sql: MigrationSql;
@@ -59,8 +60,10 @@ export async function lintMigrations(migrations: readonly LoadedMigration[], con
       }
       throw new DbkitError('PREFLIGHT_FAILED', `${shown} fails while building its SQL: ${errorMessage(error).split('\n')[0]}`);
     }
-    run.migrations.push(await lintOne(squawk, sql, settings, shown));
+    rendered.push({ sql, shown });
   }
+  // One squawk process per migration, all at once: each is a short process start, not CPU work.
+  run.migrations = await Promise.all(rendered.map(({ sql, shown }) => lintOne(squawk, sql, settings, shown)));
   return run;
 }
 
@@ -73,6 +76,7 @@ export function findingLine(f: LintFinding): string {
  * "block" refuses (PREFLIGHT_FAILED, before anything is changed). Returns the findings.
  */
 export async function lintBeforeApply(client: pg.ClientBase, context: MigrationContext, config: ResolvedConfig, serverVersionNum: number, reporter: Reporter): Promise<LintFinding[]> {
+  if (config.lint === 'off') return [];
   // Pending as apply plans it: what the folder's own tool applied (adopted) is not linted again.
   const pending = (await readState(client, context)).plan.pending;
   if (pending.length === 0) return [];

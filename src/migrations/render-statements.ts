@@ -7,7 +7,7 @@
 import { loadMigrationBuilder } from '../lazy.js';
 import type { Direction, LoadedMigration, PlanningDb } from './load.js';
 import { invokeAction, OfflineQueryError } from './load.js';
-import { initSqlParser, splitSql, type MigrationSql, type MigrationStatement, type StatementOrigin } from './statements.js';
+import { initSqlParser, splitStatements, type MigrationSql, type MigrationStatement, type StatementOrigin } from './statements.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 /** Builder members that produce no SQL. */
@@ -60,7 +60,7 @@ export async function renderStatements(migration: Pick<LoadedMigration, 'name' |
   const statements: MigrationStatement[] = [];
   steps.forEach((step, stepIndex) => {
     const origin = calls.find((c) => stepIndex >= c.from && stepIndex < c.to)?.origin ?? { kind: 'call', file: migration.path, method: 'sql', line: null, column: null };
-    for (const piece of splitSql(step)) statements.push({ index: statements.length, sql: piece.sql, origin });
+    for (const piece of splitStatements(step)) statements.push({ index: statements.length, sql: piece.sql, origin });
   });
   result.statements = statements;
   result.transactional = pgm.isUsingTransaction();

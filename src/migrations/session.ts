@@ -15,14 +15,13 @@ import { describePooler, DIRECT, type PoolerFacts } from '../core/pooler.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { validationSnapshot } from '../db/fingerprint.js';
 import type { Reporter } from '../output/terminal.js';
-import { maintenanceDatabase } from '../backup/template.js';
+import { maintenanceDatabase } from '../db/connect.js';
 import { rolesMentioned, validate, type CheckResult, type ExpectationSet, type ValidationTarget } from '../core/validation.js';
 import { planMigrations } from './plan.js';
 import { readApplied, TRACKING_SCHEMA } from './tracking.js';
 import { trackingNeeds, type TrackingAccess } from './privileges.js';
 import { assertPrivileges, missingPrivileges } from '../db/privileges.js';
-import { backupNeeds } from '../backup/privileges.js';
-import type { BackupPlan } from '../backup/take.js';
+import type { PrivilegeNeed } from '../core/privileges.js';
 import type { LoadedMigration } from './load.js';
 
 export const MIN_SERVER_VERSION_NUM = 150_000;
@@ -70,8 +69,8 @@ export async function connectStep(target: DatabaseTarget, reporter: Reporter): P
 export interface PrivilegeScope {
   /** read: status, dry runs, planning; write: applying or reverting migrations. */
   access: TrackingAccess;
-  /** The backup the command will take first, if any. */
-  backup: BackupPlan | null;
+  /** What the backup the command will take first needs (backup/privileges.ts backupNeeds), or none. */
+  backupNeeds: readonly PrivilegeNeed[];
   /** Names the command in the refusal: "dbkit apply". */
   purpose: string;
   /**
@@ -89,16 +88,16 @@ export async function checkPrivileges(client: pg.ClientBase, server: ServerInfo,
   if (server.superuser) return;
   const { rows } = await client.query<{ ok: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS ok', [TRACKING_SCHEMA]);
   const exists = rows[0]?.ok === true;
-  let backup = scope.backup;
+  let backup = scope.backupNeeds;
   // Up to date needs only reading; when even that is missing, name everything a run would need.
   if (scope.access === 'write' && scope.onlyIfPending && (await missingPrivileges(client, trackingNeeds('read', exists))).missing.length === 0) {
     // dbkit's own tracking only: a migration another tool applied still needs writing (adoption
     // records it), so counting it as pending here asks for no less than the run needs.
     const plan = planMigrations(scope.onlyIfPending, await readApplied(client));
     if (plan.pending.length === 0 && plan.unrecorded.length === 0) return;
-    if (plan.pending.length === 0) backup = null;
+    if (plan.pending.length === 0) backup = [];
   }
-  await assertPrivileges(client, [...trackingNeeds(scope.access, exists), ...(backup ? backupNeeds(backup) : [])], scope.purpose);
+  await assertPrivileges(client, [...trackingNeeds(scope.access, exists), ...backup], scope.purpose);
 }
 
 export interface LockedSession {
@@ -210,12 +209,12 @@ export async function withMigrationLock<T>(target: DatabaseTarget, options: Lock
   }
 }
 
-const expectationCache = new Map<string, ExpectationSet>();
-
-/** Expectations declared beside the migrations (<migrations>/support/expectations.ts), if any. */
+/**
+ * Expectations declared beside the migrations (<migrations>/support/expectations.ts), if any.
+ * Looked for on every call: jiti loads the module once per process, and a folder that had none
+ * at the last call may have one now.
+ */
 export async function loadExpectations(migrationsDir: string): Promise<ExpectationSet> {
-  const cached = expectationCache.get(migrationsDir);
-  if (cached) return cached;
   const candidates = ['expectations.ts', 'expectations.js'].map((f) => path.join(migrationsDir, 'support', f));
   const file = candidates.find((f) => existsSync(f));
   let set: ExpectationSet = {};
@@ -228,7 +227,6 @@ export async function loadExpectations(migrationsDir: string): Promise<Expectati
       throw new DbkitError('PREFLIGHT_FAILED', `${file} cannot be loaded: ${errorMessage(error).split('\n')[0]}`);
     }
   }
-  expectationCache.set(migrationsDir, set);
   return set;
 }
 

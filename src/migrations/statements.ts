@@ -8,6 +8,8 @@
  * quotes and comments never split a statement.
  */
 import { loadSqlParser, parseSqlSync } from '../core/sql-parse.js';
+import { splitSqlSpans } from '../core/sql-split.js';
+
 export type StatementOrigin =
   | { kind: 'call'; file: string; method: string; line: number | null; column: number | null }
   | { kind: 'sql-file'; file: string; line: number; column: number };
@@ -34,7 +36,7 @@ export interface SplitStatement {
   offset: number;
 }
 
-/** Loads PostgreSQL's parser (the one shared loader, core/sql-parse.ts); splitSql and parseStatements are synchronous after it. */
+/** Loads PostgreSQL's parser (the one shared loader, core/sql-parse.ts); splitStatements and parseStatements are synchronous after it. */
 export const initSqlParser = loadSqlParser;
 
 export function parseStatements(sql: string): { stmts?: { stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] } {
@@ -51,27 +53,18 @@ export function statementTree(sql: string): Record<string, unknown> | null {
 }
 
 /**
- * Cuts SQL text into statements, with leading comments and whitespace trimmed. Text that does not
- * parse is returned whole, as one statement (the server will say what is wrong with it).
+ * The statements a migration sends, cut by the one splitter (core/sql-split.ts): leading comments
+ * and whitespace trimmed, each ending in `;`. Text that does not parse is returned whole, as one
+ * statement (the server will say what is wrong with it).
  */
-export function splitSql(text: string): SplitStatement[] {
-  let tree: ReturnType<typeof parseStatements>;
-  try {
-    tree = parseStatements(text);
-  } catch {
-    return text.trim() === '' ? [] : [{ sql: text.trim(), offset: text.length - text.trimStart().length }];
-  }
-  // libpg_query reports byte offsets into the UTF-8 text.
-  const bytes = Buffer.from(text, 'utf8');
+export function splitStatements(text: string): SplitStatement[] {
+  const split = splitSqlSpans(text);
+  if (!split.ok) return text.trim() === '' ? [] : [{ sql: text.trim(), offset: text.length - text.trimStart().length }];
   const out: SplitStatement[] = [];
-  for (const s of tree.stmts ?? []) {
-    const start = s.stmt_location ?? 0;
-    const end = s.stmt_len ? start + s.stmt_len : bytes.length;
-    const raw = bytes.subarray(start, end).toString('utf8');
-    const sql = stripLeadingComments(raw).trim();
+  for (const statement of split.statements) {
+    const sql = stripLeadingComments(statement.text).trim();
     if (sql === '') continue;
-    const charStart = bytes.subarray(0, start).toString('utf8').length;
-    out.push({ sql: sql.endsWith(';') ? sql : `${sql};`, offset: charStart + raw.indexOf(sql) });
+    out.push({ sql: sql.endsWith(';') ? sql : `${sql};`, offset: statement.offset + statement.text.indexOf(sql) });
   }
   return out;
 }

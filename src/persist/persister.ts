@@ -14,9 +14,9 @@ import { scrub, secretsOf } from '../core/redact.js';
 import { admit, CLOSED, recordFailure, recordSuccess, type BreakerConfig, type BreakerEvent, type BreakerKind, type BreakerState } from './breaker.js';
 import { classifyFailure, isRetryable, type FailureKind } from './classify.js';
 import { DEFAULT_BREAKER, DEFAULT_RETRY_DELAY_MS, persistSettingsFromEnv, stderrLogger, systemClock, type Clock, type PersistLogger, type PersisterOptions } from './options.js';
-import * as sql from './sql.js';
-import { batchProblem } from './sql.js';
-import { writeFileAtomic } from './files.js';
+import * as sql from '../core/course-sql.js';
+import { batchProblem } from '../core/course-sql.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { isPoolerError, withoutStatementNames } from '../core/pooler.js';
 
 export const SKIP_REASONS = ['disabled', 'no-url', 'circuit-open'] as const;
@@ -100,7 +100,7 @@ export class CoursePersister {
 
   /** Writes the file (atomically: temp file + rename) and then runs the database write. A file error throws; a database error never does. */
   async dualWrite<T>(file: string, content: string | Uint8Array, persist: (persister: this) => Promise<PersistResult<T>>): Promise<{ file: string; db: PersistResult<T> }> {
-    await writeFileAtomic(file, content);
+    await writeFileAtomic(file, content, { createFolder: true });
     return { file, db: await persist(this) };
   }
 

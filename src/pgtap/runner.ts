@@ -9,6 +9,7 @@ import { connect } from '../db/connect.js';
 import { errorMessage, pgErrorInfo } from '../errors.js';
 import { prepareScript } from './script.js';
 import { evaluateTap, isTap, type TapResult } from './tap.js';
+import { mapConcurrent } from '../core/concurrency.js';
 
 export interface FileResult {
   file: string;
@@ -68,16 +69,9 @@ export async function runFile(file: string, shown: string, options: RunOptions):
 
 /** Runs the files `jobs` at a time; results come back in the files' order. */
 export async function runFiles(files: readonly { path: string; shown: string }[], options: RunOptions): Promise<FileResult[]> {
-  const results: FileResult[] = new Array(files.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const i = next++;
-      const f = files[i]!;
-      results[i] = await runFile(f.path, f.shown, options);
-      options.onFileDone?.(results[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, files.length)) }, worker));
-  return results;
+  return mapConcurrent(files, options.jobs, async (f) => {
+    const result = await runFile(f.path, f.shown, options);
+    options.onFileDone?.(result);
+    return result;
+  });
 }

@@ -25,7 +25,9 @@ import { statementTree, type MigrationSql } from '../migrations/statements.js';
 import { withDisposableCopy, type CopyFacts, type CopySource } from './copy.js';
 import type { MigrationRehearsal } from './model.js';
 import { rehearseMigration, type RehearsalSource, type RehearseContext } from './run.js';
-import { breaches, formatThreshold, type Threshold } from './thresholds.js';
+import { breaches } from './thresholds.js';
+import { formatThreshold, type Threshold } from '../core/thresholds.js';
+import { lockOptionsFor } from '../migrations/lock-options.js';
 
 export interface RehearseOptions {
   from: CopySource;
@@ -152,7 +154,7 @@ export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget,
     reporter.info('Nothing pending: nothing to rehearse.');
   } else if (options.onTarget) {
     reporter.warn('--on-target: rehearsing on the target database itself, inside one transaction that is rolled back. Its locks are real and stall the application while it runs.');
-    const lockOptions = { lockWaitMs: config.lockWaitMs, lockTimeoutMs: config.lockTimeoutMs, statementTimeoutMs: config.statementTimeoutMs, exclusiveCopy: false, reporter };
+    const lockOptions = lockOptionsFor(config, reporter, false);
     await withMigrationLock(target, lockOptions, async () =>
       withConnections(target.url, async (client, watcher) => {
         const before = (await schemaFingerprint(client, { includeDbkitSchema: true })).hash;

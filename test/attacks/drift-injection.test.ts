@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
-import { copyMigrations } from '../helpers/migrations.ts';
+import { applySupabaseCompat, copyMigrations } from '../helpers/migrations.ts';
 import { normaliseDeclarations } from '../../src/audit/normalise.ts';
 import { queryOne } from '../../src/db/statement.ts';
 import type { PolicyDefinition } from '../../src/core/policy.ts';
@@ -40,13 +40,7 @@ describe.each(testServers())('policy text cannot run statements of its own ($nam
 
   beforeAll(async () => {
     db = await createTestDatabase(server, 'inject');
-    const compat = copyMigrations({ count: 1 });
-    try {
-      const applied = await runCli(['apply', '--db', db.url, '--no-backup', '--migrations-dir', compat.dir], { env: cleanEnv() });
-      expect(applied.code, applied.stderr).toBe(0);
-    } finally {
-      compat.cleanup();
-    }
+    await applySupabaseCompat(db.url);
     await query(db.url, 'CREATE TABLE public.x (id int); CREATE TABLE public.t (id int); ALTER TABLE public.t ENABLE ROW LEVEL SECURITY');
   });
   afterAll(async () => {

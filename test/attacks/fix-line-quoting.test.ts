@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, withAdmin, type TestDatabase } from '../helpers/db.ts';
-import { copyMigrations } from '../helpers/migrations.ts';
+import { applySupabaseCompat, copyMigrations } from '../helpers/migrations.ts';
 import { quoteIdent } from '../../src/core/sql.ts';
 import type { AuditReport } from '../../src/commands/rls-audit.ts';
 import type { StatusReport } from '../../src/commands/status.ts';
@@ -41,13 +41,7 @@ describe.each(testServers())('fix lines quote every name ($name)', (server) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(server, 'fixq');
-    const compat = copyMigrations({ count: 1 });
-    try {
-      const applied = await runCli(['apply', '--db', db.url, '--no-backup', '--migrations-dir', compat.dir], { env: cleanEnv() });
-      expect(applied.code, applied.stderr).toBe(0);
-    } finally {
-      compat.cleanup();
-    }
+    await applySupabaseCompat(db.url);
     await query(db.url, SCHEMA);
     // The policy by_owner is declared, so the hand-made one is "extra" and gets a DROP fix.
     writeFileSync(

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
-import { copyMigrations } from '../helpers/migrations.ts';
+import { applySupabaseCompat } from '../helpers/migrations.ts';
 import { runPsql } from '../helpers/psql.ts';
 import type { AuditReport } from '../../src/commands/rls-audit.ts';
 import type { TestReport } from '../../src/commands/test.ts';
@@ -53,13 +53,7 @@ describe.each(testServers())('hostile names and values in reproductions and the 
 
   beforeAll(async () => {
     db = await createTestDatabase(server, 'proofatk');
-    const compat = copyMigrations({ count: 1 });
-    try {
-      const applied = await runCli(['apply', '--db', db.url, '--no-backup', '--migrations-dir', compat.dir], { env: cleanEnv() });
-      expect(applied.code, applied.stderr).toBe(0);
-    } finally {
-      compat.cleanup();
-    }
+    await applySupabaseCompat(db.url);
     await query(db.url, SCHEMA);
     mkdirSync(path.join(dir, 'policies'));
     writeFileSync(path.join(dir, 'policies', 'map.ts'), MAP);

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { inject } from 'vitest';
 import { withDatabase } from '../../src/db/connect.ts';
 import { withClient } from '../../src/db/scoped.ts';
+import { quoteIdent } from '../../src/core/sql.ts';
 
 export interface TestServer {
   /** "embedded-17" or "external" */
@@ -37,16 +38,16 @@ export interface TestDatabase {
 
 export async function createTestDatabase(server: TestServer, prefix = 't'): Promise<TestDatabase> {
   const name = `dbkit_${prefix}_${randomBytes(4).toString('hex')}`;
-  await withAdmin(server.adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  await withAdmin(server.adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
   return {
     name,
     url: urlFor(server.adminUrl, name),
     drop: () =>
       withAdmin(server.adminUrl, async (c) => {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
         // template-copy backups of this database
         const { rows } = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'dbkit_bk_%' AND datname LIKE $1`, [`%${name.replace('dbkit_', '').replace(/_/g, '\\_')}%`]);
-        for (const row of rows) await c.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`);
+        for (const row of rows) await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(row.datname)} WITH (FORCE)`);
       }),
   };
 }

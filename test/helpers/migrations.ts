@@ -4,7 +4,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from './cli.ts';
+import { cleanEnv, ROOT, runCli } from './cli.ts';
 
 export const MIGRATIONS_DIR = path.join(ROOT, 'migrations');
 export const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR)
@@ -32,4 +32,18 @@ export function copyMigrations(options: { count?: number } = {}): { root: string
     add: (name, source) => writeFileSync(path.join(dir, `${name}.ts`), source),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Applies only the Supabase compatibility migration (roles, auth.uid() and friends), the ground a
+ * test schema of its own needs: for tests whose fixture is not CreatorOS.
+ */
+export async function applySupabaseCompat(url: string): Promise<void> {
+  const compat = copyMigrations({ count: 1 });
+  try {
+    const applied = await runCli(['apply', '--db', url, '--no-backup', '--migrations-dir', compat.dir], { env: cleanEnv() });
+    if (applied.code !== 0) throw new Error(`applying the compatibility migration failed (exit ${applied.code}): ${applied.stderr}`);
+  } finally {
+    compat.cleanup();
+  }
 }

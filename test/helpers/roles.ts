@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { urlFor, withAdmin, type TestServer } from './db.ts';
+import { quoteIdent, quoteLiteral } from '../../src/core/sql.ts';
 
 export interface TestRole {
   name: string;
@@ -16,7 +17,7 @@ export interface TestRole {
 export async function createRole(server: TestServer, prefix: string, attributes = ''): Promise<TestRole> {
   const name = `dbkit_${prefix}_${randomBytes(4).toString('hex')}`;
   const password = randomBytes(12).toString('hex');
-  await withAdmin(server.adminUrl, (c) => c.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}' ${attributes}`));
+  await withAdmin(server.adminUrl, (c) => c.query(`CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)} ${attributes}`));
   return {
     name,
     url(database) {
@@ -25,6 +26,6 @@ export async function createRole(server: TestServer, prefix: string, attributes 
       url.password = password;
       return url.toString();
     },
-    drop: () => withAdmin(server.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${name}`)).then(() => {}),
+    drop: () => withAdmin(server.adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${quoteIdent(name)}`)).then(() => {}),
   };
 }

@@ -3,6 +3,7 @@
  * sorted, so that two databases (or one database at two moments) can be compared exactly.
  */
 import { query } from './db.ts';
+import { quoteQualified } from '../../src/core/sql.ts';
 
 export const CREATOROS_TABLES = ['minds', 'content_projects', 'contents', 'audience_profiles', 'content_minds', 'content_tags'];
 
@@ -25,7 +26,7 @@ export async function exactRowCounts(url: string): Promise<Record<string, number
   const counts: Record<string, number> = {};
   for (const { t } of tables) {
     const [schema, name] = t.split('.');
-    counts[t] = (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ONLY "${schema}"."${name}"`))[0]!.n;
+    counts[t] = (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ONLY ${quoteQualified({ schema: schema!, name: name! })}`))[0]!.n;
   }
   return counts;
 }

@@ -129,6 +129,19 @@ describe.each(testServers())("apply's lint pre-flight and --rehearse on $name", 
     }
   });
 
+  it('with lint "off" does not lint and applies', async () => {
+    const set = fixtureSubset(['001', '004']);
+    try {
+      const result = await runCli(['apply', '--db', db.url, '--migrations-dir', set.dir, '--no-backup', '--json'], { env: cleanEnv({ DBKIT_LINT: 'off', DBKIT_SQUAWK: '/nonexistent/squawk' }) });
+      expect(result.code, result.stderr).toBe(0);
+      expect(parseJson<ApplyReport>(result).lint).toEqual([]);
+      expect(result.stderr).not.toMatch(/lint/);
+      expect(await appliedNames(db.url)).toEqual(['001_seed', '004_create-index']);
+    } finally {
+      set.cleanup();
+    }
+  });
+
   it('--rehearse applies nothing when the rehearsal crosses --fail-on (exit 51), and applies when it passes', async () => {
     const set = fixtureSubset(['001', '003']);
     try {

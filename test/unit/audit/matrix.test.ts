@@ -114,6 +114,6 @@ describe('SARIF', () => {
     }) as { runs: { results: { level: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[]; tool: { driver: { rules: { id: string; properties: { splinter: string | null } }[] } } }[] };
     expect(sarif.runs[0]!.results[0]!.level).toBe('warning');
     expect(sarif.runs[0]!.results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe('policies/x.ts');
-    expect(sarif.runs[0]!.tool.driver.rules.map((r) => r.id)).toEqual(['per-row-call', 'isolation-leak']);
+    expect(sarif.runs[0]!.tool.driver.rules.map((r) => r.id)).toEqual(['per-row-call', 'isolation-leak', 'matrix-unseedable']);
   });
 });

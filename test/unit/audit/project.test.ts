@@ -75,3 +75,55 @@ describe('the policies folder', () => {
     expect(await refusal(folder({ 'a.ts': file([declaration('p')]), 'b.ts': file([], ['p']) }))).toContain('`supersedes` must be an array');
   });
 });
+
+describe('a hostile tenancy export', () => {
+  const map = (tenancy: string) => folder({ 'rls.ts': `export const policies = [];\nexport const tenancy = ${tenancy};\n` });
+  const valid = "{ root: { table: 'public.minds', userColumn: 'user_id' }, tables: [{ table: 'public.contents', via: { column: 'mind_id', parent: 'public.minds' } }] }";
+
+  it('is refused in one line naming the file and each field, before anything reads it', async () => {
+    const message = await refusal(map("{ root: { table: 42, userColumn: 'user_id' }, tables: 'all', views: [{ view: 'public.v' }] }"));
+    expect(message).toMatch(/^rls\.ts: invalid tenancy map: /);
+    expect(message).toContain('tenancy.root.table:');
+    expect(message).toContain('tenancy.tables:');
+    expect(message).toContain('tenancy.views[0].of:');
+    expect(message).not.toContain('\n');
+  });
+
+  it('refuses a wrong reader and an unknown key (a typo is not ignored)', async () => {
+    const message = await refusal(
+      map("{ root: { table: 'public.minds', userColumn: 'user_id' }, tables: [{ table: 'public.contents', via: { column: 'mind_id', parent: 'public.minds' }, published: { values: {}, readableBy: ['everyone'] } }], tabels: [] }"),
+    );
+    expect(message).toContain('tenancy.tables[0].published.readableBy[0]:');
+    expect(message).toContain('tabels');
+  });
+
+  it('refuses a table with neither a parent link nor members, or both; accepts a group table with its membership', async () => {
+    const neither = await refusal(map("{ root: { table: 'public.minds', userColumn: 'user_id' }, tables: [{ table: 'public.contents' }] }"));
+    expect(neither).toContain('tenancy.tables[0].via: give either via (a parent) or members (a group)');
+    const members = "members: { table: 'public.team_members', groupColumn: 'team_id', userColumn: 'user_id', role: { column: 'role', owner: 'owner', member: 'member' } }";
+    const both = await refusal(map(`{ root: { table: 'public.minds', userColumn: 'user_id' }, tables: [{ table: 'public.teams', via: { column: 'mind_id', parent: 'public.minds' }, ${members} }] }`));
+    expect(both).toContain('tenancy.tables[0].via: give either via');
+    const badRole = await refusal(map(`{ root: { table: 'public.minds', userColumn: 'user_id' }, tables: [{ table: 'public.teams', members: { table: 'public.team_members', groupColumn: 'team_id', userColumn: 'user_id', role: { column: 'role' } } }] }`));
+    expect(badRole).toContain('tenancy.tables[0].members.role.owner:');
+    const group = await loadPolicyProject(map(`{ root: { table: 'auth.users', userColumn: 'id' }, tables: [{ table: 'public.teams', key: 'id', ${members} }] }`), ROOT);
+    expect(group.tenancy?.map.tables[0]?.members?.groupColumn).toBe('team_id');
+  });
+
+  it('refuses null, a string, and a seed value that is an object (it would reach SQL as [object Object])', async () => {
+    expect(await refusal(map('null'))).toContain('tenancy:');
+    expect(await refusal(map("'public.minds'"))).toContain('tenancy:');
+    const seed = await refusal(map(`{ ...${valid}, root: { table: 'public.minds', userColumn: 'user_id', values: { name: { toString: 1 } } } }`));
+    expect(seed).toContain('tenancy.root.values.name:');
+  });
+
+  it('escapes control characters a key could carry into the message', async () => {
+    const message = await refusal(map(`{ ...${valid}, ['evil\\u001b[2Jkey']: 1 }`));
+    expect(message).not.toContain('\u001b');
+  });
+
+  it('accepts a valid map, and the maps the repository ships', async () => {
+    expect((await loadPolicyProject(map(valid), ROOT)).tenancy?.map.root.table).toBe('public.minds');
+    const shipped = await loadPolicyProject(path.join(ROOT, 'policies'), ROOT);
+    expect(shipped.tenancy?.file).toMatch(/^policies\//);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isBareIdentifier, quoteIdent, quoteLiteral, quoteQualified, quoteRole, splitQualified, withLegacyKeywordQuoting } from '../../../src/core/sql.ts';
+import { isBareIdentifier, quoteIdent, quoteIdentAlways, quoteLiteral, quoteQualified, quoteRole, splitQualified, withLegacyKeywordQuoting } from '../../../src/core/sql.ts';
 import { QUOTED_KEYWORDS } from '../../../src/core/sql-keywords.ts';
 
 describe('quoteIdent', () => {
@@ -13,6 +13,12 @@ describe('quoteIdent', () => {
 
   it('quotes upper case, leading digits, dollars, dots and spaces, doubling embedded quotes', () => {
     expect(['Mine', '1st', 'a$b', 'a.b', 'a b', 'p"; drop table public.x; --', ''].map(quoteIdent)).toEqual(['"Mine"', '"1st"', '"a$b"', '"a.b"', '"a b"', '"p""; drop table public.x; --"', '""']);
+  });
+
+  it('quoteIdentAlways quotes even a bare name, by the same rule; quoteQualified takes it per part', () => {
+    expect(['contents', 'Mine', 'p"x'].map(quoteIdentAlways)).toEqual(['"contents"', '"Mine"', '"p""x"']);
+    expect(quoteQualified('public.orders', quoteIdentAlways)).toBe('"public"."orders"');
+    expect(quoteQualified({ schema: 'public', name: 'user' })).toBe('public."user"');
   });
 
   it('knows the keyword list of the supported servers', () => {

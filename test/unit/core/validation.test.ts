@@ -154,6 +154,26 @@ describe('validate: targets', () => {
     ]);
   });
 
+  it('shows a check two migrations declare alike once, as the later one\'s; a check that differs stays', () => {
+    const restated: ExpectationSet = {
+      ...expectations,
+      third: {
+        applied: [
+          { kind: 'policyCount', label: '3 policies', tables: ['public.content_projects', 'public.contents'], count: 3 },
+          { kind: 'policyCount', label: '3 policies', tables: ['public.contents'], count: 3 },
+        ],
+        reverted: [],
+      },
+    };
+    const results = validate(restated, [{ migration: 'second', when: 'applied' }, { migration: 'third', when: 'applied' }], OBSERVED);
+    expect(results.map((r) => [r.label, r.migration])).toEqual([
+      ['service_role', 'second'],
+      ['3 policies', 'third'],
+      ['3 policies', 'third'],
+    ]);
+    expect(results.filter((r) => r.label === '3 policies').map((r) => r.ok)).toEqual([true, false]);
+  });
+
   it('skips migrations without expectations and states without checks', () => {
     expect(validate(expectations, [{ migration: 'unknown', when: 'applied' }, { migration: 'second', when: 'reverted' }], OBSERVED)).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { breaches, formatThreshold, parseThresholds } from '../../../src/rehearse/thresholds.ts';
+import { breaches } from '../../../src/rehearse/thresholds.ts';
+import { formatThreshold, parseThresholds } from '../../../src/core/thresholds.ts';
 import { summarise } from '../../../src/rehearse/wording.ts';
 import type { MigrationRehearsal, RelationRef } from '../../../src/rehearse/model.ts';
 

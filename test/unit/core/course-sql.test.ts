@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nodeRecord, upsertNodes, upsertProject } from '../../../src/persist/sql.ts';
-import { batchProblem } from '../../../src/persist/sql.ts';
+import { nodeRecord, upsertNodes, upsertProject } from '../../../src/core/course-sql.ts';
+import { batchProblem } from '../../../src/core/course-sql.ts';
 import { persistSettingsFromEnv } from '../../../src/persist/options.ts';
 
 describe('persister statements', () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initSqlParser, splitSql, positionOf } from '../../../src/migrations/statements.ts';
+import { initSqlParser, splitStatements, positionOf } from '../../../src/migrations/statements.ts';
 import { callSite } from '../../../src/migrations/render-statements.ts';
 import { lintText, toFindings } from '../../../src/lint/model.ts';
 import type { MigrationSql } from '../../../src/migrations/statements.ts';
@@ -8,22 +8,22 @@ beforeAll(async () => {
   await initSqlParser();
 });
 
-describe('splitSql', () => {
+describe('splitStatements', () => {
   it('cuts on statement boundaries only: not inside strings, dollar quotes or comments', () => {
     const text = "-- lead comment\nCREATE TABLE t (a text DEFAULT 'x;y');\n/* c; */ DO $b$ BEGIN PERFORM 1; END $b$;\nSELECT 'é;' AS e";
-    expect(splitSql(text).map((s) => s.sql)).toEqual(["CREATE TABLE t (a text DEFAULT 'x;y');", 'DO $b$ BEGIN PERFORM 1; END $b$;', "SELECT 'é;' AS e;"]);
+    expect(splitStatements(text).map((s) => s.sql)).toEqual(["CREATE TABLE t (a text DEFAULT 'x;y');", 'DO $b$ BEGIN PERFORM 1; END $b$;', "SELECT 'é;' AS e;"]);
   });
 
   it('gives character offsets even after multi-byte characters', () => {
     const text = "SELECT 'ééé';\nSELECT 2;";
-    const [, second] = splitSql(text);
+    const [, second] = splitStatements(text);
     expect(text.slice(second!.offset)).toBe('SELECT 2;');
     expect(positionOf(text, second!.offset)).toEqual({ line: 2, column: 1 });
   });
 
   it('returns text it cannot parse whole, as one statement', () => {
-    expect(splitSql('  SELEC oops; SELECT 1')).toEqual([{ sql: 'SELEC oops; SELECT 1', offset: 2 }]);
-    expect(splitSql('   ')).toEqual([]);
+    expect(splitStatements('  SELEC oops; SELECT 1')).toEqual([{ sql: 'SELEC oops; SELECT 1', offset: 2 }]);
+    expect(splitStatements('   ')).toEqual([]);
   });
 });
 
