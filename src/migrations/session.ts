@@ -160,6 +160,7 @@ export async function withMigrationLock<T>(target: DatabaseTarget, options: Lock
 
   if (options.pooler?.path === 'transaction-pooler') {
     if (options.exclusiveCopy) throw new Error('a template-copy backup through a transaction pooler must be refused before the lock');
+    options.reporter.info('    no session lock through a transaction pooler: each migration takes its lock inside its own transaction');
     const client = connection ?? (await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs }));
     try {
       return await fn({ client, withoutTargetConnection: () => Promise.reject(new Error('withoutTargetConnection needs exclusiveCopy')) });
