@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   DB_NOT_FOUND: { exit: 6, summary: 'The database named in the URL does not exist on the server.' },
   PREFLIGHT_FAILED: { exit: 7, summary: 'Pre-flight check failed: server too old, missing privileges or a bad migrations folder. Nothing was changed.' },
   DRIFT: { exit: 8, summary: 'An applied migration file was edited or deleted after it was applied. Nothing was changed.' },
-  LOCK_BUSY: { exit: 9, summary: 'Another dbkit operation holds the migration lock and did not finish within --lock-wait. Nothing was changed.' },
+  LOCK_BUSY: { exit: 9, summary: 'Another dbkit operation holds the migration lock and did not finish within --lock-wait (nothing was changed), or changed the applied migrations under this run (the migration it stopped at did not run; earlier ones of the run stay applied).' },
   BACKUP_FAILED: { exit: 10, summary: 'The backup could not be taken or verified, so nothing was applied.' },
   MIGRATION_FAILED: { exit: 11, summary: 'A migration failed and was rolled back; earlier migrations of the run stay applied.' },
   VALIDATION_FAILED: { exit: 12, summary: 'The database does not match the expectations declared beside the migrations.' },

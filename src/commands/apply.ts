@@ -17,6 +17,8 @@ import { checkPrivileges, connectStep, loadExpectations, withMigrationLock } fro
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type MigrationContext } from '../migrations/context.js';
 import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
+import { ALREADY_APPLIED, assertGuardable } from '../migrations/exactly-once.js';
+import { BACKUP_SESSION_HINT, refuseBackupThroughPooler, type PoolerFacts } from '../core/pooler.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
 import { backupNeeds } from '../backup/privileges.js';
 import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
@@ -38,7 +40,7 @@ export interface ApplyOptions {
   rehearse?: boolean;
 }
 
-export const MIGRATION_RESULT_STATUSES = ['applied', 'failed', 'skipped', 'planned'] as const;
+export const MIGRATION_RESULT_STATUSES = ['applied', 'already-applied', 'failed', 'skipped', 'planned'] as const;
 export type MigrationResultStatus = (typeof MIGRATION_RESULT_STATUSES)[number];
 
 export interface MigrationResult {
@@ -58,6 +60,8 @@ export interface ApplyReport {
   dryRun: boolean;
   database: { url: string; kind: DatabaseTarget['kind']; name: string };
   server: { version: string; versionNum: number };
+  /** What sits between dbkit and the server: direct, a session pooler or a transaction pooler, and how that was told. */
+  connection: PoolerFacts;
   applied: string[];
   pending: string[];
   /** Migrations applied without dbkit (no checksum yet): their checksum is recorded now. */
@@ -81,7 +85,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
     const rehearsal = options.rehearse && !options.dryRun ? await rehearseOn(config, target, { from: 'auto', traffic: false, onTarget: false, thresholds: config.rehearseFailOn }, reporter) : null;
-    const { client: probe, server } = await connectStep(target, reporter);
+    const { client: probe, server, pooler } = await connectStep(target, reporter);
     let step: Step;
     const report: ApplyReport = {
       command: 'apply',
@@ -89,6 +93,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
       dryRun: options.dryRun,
       database: databaseFacts(target),
       server: { version: server.version, versionNum: server.versionNum },
+      connection: pooler,
       applied: [],
       pending: [],
       adoptedChecksums: [],
@@ -118,6 +123,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
         async () => {
           const loaded = await loadMigrationContext(config);
           const plan = options.backup && !options.dryRun ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
+          if (plan) refuseBackupThroughPooler(pooler, plan.strategy, 'a backup', BACKUP_SESSION_HINT);
           await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backupNeeds: plan ? backupNeeds(plan) : [], purpose: 'dbkit apply', onlyIfPending: loaded.migrations });
           // After the privilege check: linting reads what is pending from dbkit's tracking.
           report.lint = await lintBeforeApply(probe, loaded, config, server.versionNum, reporter);
@@ -140,7 +146,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
     }
     if (!options.backup) reporter.warn('--no-backup: applying WITHOUT a backup. If a migration damages data there is nothing to restore from.');
 
-    const lockOptions = lockOptionsFor(config, reporter, backupPlan?.strategy === 'template');
+    const lockOptions = { ...lockOptionsFor(config, reporter, backupPlan?.strategy === 'template'), pooler };
     step = reporter.step('lock');
     return withMigrationLock(
       target,
@@ -152,6 +158,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
         let plan = state.plan;
         try {
           assertRunnable(state, config);
+          assertGuardable(migrations, plan.pending.map((m) => m.name), pooler, 'dbkit apply');
         } catch (error) {
           step.fail();
           throw error;
@@ -194,10 +201,17 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
           names: plan.pending.map((m) => m.name),
           direction: 'up',
           lockTimeoutMs: config.lockTimeoutMs,
-          hooks: stepHooks(context, state, config),
+          lockWaitMs: config.lockWaitMs,
+          statementTimeoutMs: config.statementTimeoutMs,
+          hooks: stepHooks(context, state, config, pooler),
           backupId,
           onStart: (name) => steps.set(name, reporter.step(name)),
-          onFinish: (outcome) => (outcome.status === 'failed' ? steps.get(outcome.name)?.fail(failureLabel(outcome)) : steps.get(outcome.name)?.done()),
+          onFinish: (outcome) => {
+            const step = steps.get(outcome.name) ?? reporter.step(outcome.name);
+            if (outcome.status === 'failed') step.fail(failureLabel(outcome));
+            else if (outcome.status === 'already-applied') step.skip(ALREADY_APPLIED);
+            else step.done();
+          },
         });
         for (const outcome of outcomes) {
           if (outcome.status === 'failed' && outcome.error) {
@@ -206,7 +220,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
             report.error = errorDocument(outcome.error);
             report.migrations.push({ name: outcome.name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
           } else {
-            report.migrations.push({ name: outcome.name, status: 'applied', durationMs: outcome.durationMs });
+            report.migrations.push({ name: outcome.name, status: outcome.status === 'already-applied' ? 'already-applied' : 'applied', durationMs: outcome.durationMs });
           }
         }
         for (const migration of plan.pending.slice(outcomes.length)) {
@@ -214,7 +228,7 @@ export async function applyMigrations(config: ResolvedConfig, options: ApplyOpti
           reporter.step(migration.name).skip('skipped: an earlier migration failed');
         }
 
-        const applied = [...plan.applied, ...outcomes.filter((o) => o.status === 'applied').map((o) => o.name)];
+        const applied = [...plan.applied, ...outcomes.filter((o) => o.status === 'applied' || o.status === 'already-applied').map((o) => o.name)];
         report.applied = applied;
         const expectations = await loadExpectations(config.migrationsDir);
         const targets = applied.map((migration) => ({ migration, when: 'applied' as const }));
@@ -276,7 +290,10 @@ export function renderApplySummary(report: ApplyReport, reporter: Reporter): voi
   const applied = report.migrations.filter((m) => m.status === 'applied').length;
   const c = reporter.color;
   if (report.ok) {
-    const what = applied === 0 ? 'Nothing to apply: the database is up to date.' : `Applied ${applied} migration${applied === 1 ? '' : 's'} in ${formatDuration(report.durationMs)}.`;
+    const already = report.migrations.filter((m) => m.status === 'already-applied').length;
+    const what =
+      (applied === 0 ? 'Nothing to apply: the database is up to date.' : `Applied ${applied} migration${applied === 1 ? '' : 's'} in ${formatDuration(report.durationMs)}.`) +
+      (already > 0 ? ` ${already} ${ALREADY_APPLIED} meanwhile, not run again.` : '');
     reporter.info(c.green(what) + (report.backup ? ` Backup ${report.backup.id} taken first (dbkit restore ${report.backup.id} returns to it).` : ''));
   } else if (report.backup) {
     reporter.info(`Backup ${report.backup.id} was taken before any change.`);

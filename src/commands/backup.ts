@@ -10,6 +10,7 @@ import { withDatabaseTarget } from '../embedded/target.js';
 import { type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { readApplied } from '../migrations/tracking.js';
 import { checkPrivileges, connectStep, withMigrationLock } from '../migrations/session.js';
+import { refuseBackupThroughPooler } from '../core/pooler.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
 import { backupNeeds } from '../backup/privileges.js';
 import type { PruneResult } from '../backup/prune.js';
@@ -36,11 +37,12 @@ export interface BackupReport {
 export async function backupDatabase(config: ResolvedConfig, reporter: Reporter): Promise<BackupReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
-    const { client: probe, server } = await connectStep(target, reporter);
+    const { client: probe, server, pooler } = await connectStep(target, reporter);
     let step: Step = reporter.step('pre-flight');
     let plan: BackupPlan;
     try {
       plan = chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir);
+      refuseBackupThroughPooler(pooler, plan.strategy, 'dbkit backup');
       await checkPrivileges(probe, server, { access: 'read', backupNeeds: backupNeeds(plan), purpose: 'dbkit backup' });
       step.done(`backup by ${plan.strategy === 'pg_dump' ? `pg_dump ${plan.dump.version}` : 'template copy'}`);
     } catch (error) {

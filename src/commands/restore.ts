@@ -21,6 +21,7 @@ import { withDatabase } from '../db/connect.js';
 import { quoteIdent, quoteLiteral, type ServerInfo } from '../db/catalog.js';
 import { readApplied } from '../migrations/tracking.js';
 import { connectStep, withMigrationLock } from '../migrations/session.js';
+import { refuseThroughTransactionPooler } from '../core/pooler.js';
 import { backupDatabaseName, loadRestorableManifest, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
@@ -165,11 +166,12 @@ export async function restoreBackup(config: ResolvedConfig, options: RestoreOpti
   if (options.inPlace && options.into !== null) throw new DbkitError('USAGE', '--into and --in-place cannot be combined', { hint: '--into <name> restores into a new database; --in-place replaces the current one' });
   const manifest = await loadRestorableManifest(config.backupDir, options.backupId, path.relative(config.cwd, config.backupDir) || config.backupDir);
   return withDatabaseTarget(config, reporter, async (target) => {
-    const { client: probe, server } = await connectStep(target, reporter);
+    const { client: probe, server, pooler } = await connectStep(target, reporter);
     let step: Step;
     let prepared: Prepared;
     step = reporter.step('pre-flight');
     try {
+      refuseThroughTransactionPooler(pooler, 'dbkit restore', 'it creates, fills, proves and swaps databases, which needs sessions of its own and no pooled connections left open on them');
       prepared = await preflight(probe, server, config, target, manifest, options);
     } catch (error) {
       step.fail();

@@ -16,6 +16,8 @@ import { runMigrationStep } from '../migrations/run.js';
 import { checkPrivileges, connectStep, loadExpectations, withMigrationLock } from '../migrations/session.js';
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
+import { ALREADY_REVERTED, assertGuardable } from '../migrations/exactly-once.js';
+import { BACKUP_SESSION_HINT, refuseBackupThroughPooler } from '../core/pooler.js';
 import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
@@ -40,7 +42,7 @@ export interface RollbackOptions {
   yes: boolean;
 }
 
-export const ROLLBACK_RESULT_STATUSES = ['reverted', 'failed', 'skipped'] as const;
+export const ROLLBACK_RESULT_STATUSES = ['reverted', 'already-reverted', 'failed', 'skipped'] as const;
 export type RollbackResultStatus = (typeof ROLLBACK_RESULT_STATUSES)[number];
 
 export interface RollbackMigrationResult {
@@ -111,7 +113,7 @@ export function confirmationQuestion(target: DatabaseTarget, toRevert: readonly 
 export async function rollbackMigrations(config: ResolvedConfig, options: RollbackOptions, reporter: Reporter): Promise<RollbackReport> {
   const started = performance.now();
   return withDatabaseTarget(config, reporter, async (target) => {
-    const { client: probe, server } = await connectStep(target, reporter);
+    const { client: probe, server, pooler } = await connectStep(target, reporter);
     let step: Step;
     const report: RollbackReport = {
       command: 'rollback',
@@ -149,6 +151,8 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
           report.applied = rollback.applied;
           report.drift = state.plan.drift;
           const plan = options.backup && rollback.toRevert.length > 0 ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
+          if (plan) refuseBackupThroughPooler(pooler, plan.strategy, 'a backup', BACKUP_SESSION_HINT);
+          assertGuardable(loaded.migrations, rollback.toRevert, pooler, 'dbkit rollback');
           if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backupNeeds: plan ? backupNeeds(plan) : [], purpose: 'dbkit rollback' });
           return { context: loaded, backupPlan: plan };
         },
@@ -167,7 +171,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
     if (!options.backup) reporter.warn('--no-backup: rolling back WITHOUT a backup. If a down damages data there is nothing to restore from.');
     await confirm(confirmationQuestion(target, report.toRevert, options.backup), { yes: options.yes });
 
-    const lockOptions = lockOptionsFor(config, reporter, backupPlan?.strategy === 'template');
+    const lockOptions = { ...lockOptionsFor(config, reporter, backupPlan?.strategy === 'template'), pooler };
     step = reporter.step('lock');
     return withMigrationLock(target, lockOptions, async (session) => {
       step.done();
@@ -191,7 +195,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
         report.adopted = await adoptStep(session.client, context, state);
         step.done(`recorded ${state.plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} as applied, so that their downs can run`);
       }
-      const hooks = stepHooks(context, state, config);
+      const hooks = stepHooks(context, state, config, pooler);
       const migrations = context.migrations;
       const expectations = await loadExpectations(config.migrationsDir);
       let stopped = false;
@@ -203,7 +207,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
         }
         step = reporter.step(`revert ${name}`);
         const backupId = report.backup?.id ?? null;
-        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs, hooks, backupId });
+        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs, lockWaitMs: config.lockWaitMs, statementTimeoutMs: config.statementTimeoutMs, hooks, backupId });
         if (outcome.status === 'failed' && outcome.error) {
           stopped = true;
           const unrecorded = await recordPartialFailure(session.client, outcome, backupId);
@@ -211,6 +215,11 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
           report.error = errorDocument(outcome.error);
           report.migrations.push({ name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
           step.fail(outcome.transactional ? 'failed, rolled back: the database is exactly as it was before this down' : failureLabel(outcome));
+          continue;
+        }
+        if (outcome.status === 'already-reverted') {
+          report.migrations.push({ name, status: 'already-reverted', durationMs: outcome.durationMs });
+          step.skip(ALREADY_REVERTED);
           continue;
         }
         report.migrations.push({ name, status: 'reverted', durationMs: outcome.durationMs });

@@ -23,6 +23,7 @@ import { formatBytes } from '../core/duration.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { printable } from '../output/text.js';
+import { describePooler, type PoolerFacts } from '../core/pooler.js';
 
 export interface TableRlsStatus {
   table: string;
@@ -36,6 +37,8 @@ export interface StatusReport {
   ok: boolean;
   database: { url: string; kind: DatabaseTarget['kind']; name: string };
   server: { version: string; versionNum: number };
+  /** What sits between dbkit and the server: direct, a session pooler or a transaction pooler, and how that was told. */
+  connection: PoolerFacts;
   applied: AppliedStatus[];
   pending: string[];
   drift: Drift[];
@@ -77,7 +80,7 @@ function appliedStatus(state: DatabaseState, marks: ReadonlyMap<string, string>)
 
 export async function readStatus(config: ResolvedConfig, reporter: Reporter): Promise<StatusReport> {
   return withDatabaseTarget(config, reporter, async (target) => {
-    const { client, server } = await connectChecked(target);
+    const { client, server, pooler } = await connectChecked(target);
     try {
       const context = await loadMigrationContext(config);
       const migrations = context.migrations;
@@ -111,6 +114,7 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
           ok: error === null,
           database: databaseFacts(target),
           server: { version: server.version, versionNum: server.versionNum },
+          connection: pooler,
           applied,
           pending: plan.pending.map((m) => m.name),
           drift: plan.drift,
@@ -141,6 +145,7 @@ export async function readStatus(config: ResolvedConfig, reporter: Reporter): Pr
 export function renderStatus(report: StatusReport, reporter: Reporter): void {
   const c = reporter.color;
   reporter.info(`${c.bold('Database')}  ${report.database.url}${report.database.kind === 'embedded' ? ' (embedded)' : ''}, PostgreSQL ${report.server.version}`);
+  if (report.connection.path !== 'direct') reporter.info(`${c.bold('Connection')}  through ${describePooler(report.connection)} (${report.connection.evidence.join('; ')})`);
   const adopted = report.applied.filter((a) => a.adopted).length;
   reporter.info(`${c.bold('Migrations')}  ${report.applied.length} applied${adopted > 0 ? ` (${adopted} adopted)` : ''}, ${report.pending.length} pending${report.history ? `; history kept in step with ${report.history}` : ''}`);
   for (const s of report.skipped) reporter.info(`  ${c.dim(`- ${printable(s.file)}  skipped: ${printable(s.reason)}`)}`);

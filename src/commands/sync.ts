@@ -22,6 +22,7 @@ import { applySyncPlan, assertMindsExist, readCourseState } from '../courses/sto
 import { withCourseClients } from '../courses/session.js';
 import { classifyFailure } from '../persist/classify.js';
 import { lockProject } from '../core/course-sql.js';
+import { isPoolerError, poolerFailure } from '../core/pooler.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { NO_PROGRESS, progressBar, type Progress } from '../output/progress.js';
 import { plural, printable } from '../output/text.js';
@@ -99,6 +100,7 @@ async function syncOne(client: pg.ClientBase, dir: string, config: ResolvedConfi
   } catch (error) {
     // Losing the server mid-run, or a privilege the role lacks, is not this course's fault:
     // stop the whole run (the top-level error names the GRANT).
+    if (isPoolerError(error)) throw poolerFailure(error, `${dir}: nothing of this course was written`);
     if (classifyFailure(error, 'query') !== 'rejected' || pgErrorInfo(error)?.code === '42501') throw error;
     result.status = 'failed';
     result.rowsWritten = 0;

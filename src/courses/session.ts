@@ -8,6 +8,8 @@ import { assertPrivileges } from '../db/privileges.js';
 import type { DatabaseTarget } from '../db/target.js';
 import type { PrivilegeNeed } from '../core/privileges.js';
 import { assertCourseSchema, COURSE_TABLES } from './store.js';
+import { probeConnectionPath } from '../db/pooler.js';
+import { DIRECT, withoutStatementNames } from '../core/pooler.js';
 
 export const COURSE_ACCESS = ['read', 'write'] as const;
 export type CourseAccess = (typeof COURSE_ACCESS)[number];
@@ -27,15 +29,20 @@ export function courseNeeds(access: CourseAccess): PrivilegeNeed[] {
   ];
 }
 
+/**
+ * Through a transaction pooler the clients send their statements unnamed (store.ts and
+ * persist/sql.ts prepare them by name on a direct connection, where that saves planning).
+ */
 export async function withCourseClients<T>(target: DatabaseTarget, count: number, application: string, fn: (clients: pg.Client[]) => Promise<T>, access: CourseAccess = 'read'): Promise<T> {
-  const clients: pg.Client[] = [];
+  const opened: pg.Client[] = [];
   try {
-    clients.push(await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs, applicationName: application }));
-    await assertPrivileges(clients[0]!, courseNeeds(access), application);
-    await assertCourseSchema(clients[0]!);
-    while (clients.length < count) clients.push(await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs, applicationName: application }));
-    return await fn(clients);
+    opened.push(await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs, applicationName: application }));
+    await assertPrivileges(opened[0]!, courseNeeds(access), application);
+    await assertCourseSchema(opened[0]!);
+    const pooler = target.kind === 'embedded' ? DIRECT : await probeConnectionPath(opened[0]!, target.url, { connectTimeoutMs: target.connectTimeoutMs });
+    while (opened.length < count) opened.push(await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs, applicationName: application }));
+    return await fn(pooler.path === 'transaction-pooler' ? opened.map((c) => withoutStatementNames(c)) : opened);
   } finally {
-    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    await Promise.all(opened.map((c) => c.end().catch(() => {})));
   }
 }

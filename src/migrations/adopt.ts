@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { quoteLiteral } from '../db/catalog.js';
 import type { LoadedMigration } from './load.js';
 import type { AdoptEntry } from './plan.js';
+import { currentDatabase, guardKeyFor } from './exactly-once.js';
 import { CHECKSUMS_TABLE, MIGRATIONS_TABLE, recordChecksumSql, TRACKING_DDL, TRACKING_SCHEMA } from './tracking.js';
 
 const ADOPTION_DDL = `ALTER TABLE ${TRACKING_SCHEMA}.${CHECKSUMS_TABLE} ADD COLUMN IF NOT EXISTS adopted_from text;`;
@@ -22,14 +23,17 @@ export async function recordAdoption(client: pg.ClientBase, migrations: readonly
   for (const entry of adopt) {
     const m = byName.get(entry.name);
     if (!m) throw new Error(`adopting ${entry.name}, which has no loaded migration`);
+    // Another dbkit may have adopted it meanwhile (through a transaction pooler the session lock does not hold).
     statements.push(
-      `INSERT INTO ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) VALUES (${quoteLiteral(m.name)}, GREATEST(now()::timestamp, coalesce((SELECT max(run_on) FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE}), '-infinity')));`,
+      `INSERT INTO ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} (name, run_on) SELECT ${quoteLiteral(m.name)}, GREATEST(now()::timestamp, coalesce((SELECT max(run_on) FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE}), '-infinity')) WHERE NOT EXISTS (SELECT 1 FROM ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} WHERE name = ${quoteLiteral(m.name)});`,
       recordChecksumSql(m.name, m.fileChecksum, m.sqlChecksum),
       `UPDATE ${TRACKING_SCHEMA}.${CHECKSUMS_TABLE} SET adopted_from = ${quoteLiteral(from)} WHERE name = ${quoteLiteral(m.name)};`,
     );
   }
   await client.query('BEGIN');
   try {
+    const [k1, k2] = guardKeyFor(await currentDatabase(client));
+    await client.query(`SELECT pg_advisory_xact_lock(${k1}, ${k2})`);
     await client.query(statements.join('\n'));
     await client.query('COMMIT');
   } catch (error) {

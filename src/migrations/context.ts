@@ -17,6 +17,7 @@ import { recordAdoption } from './adopt.js';
 import { clearPartialSql, readPartialMarks, type PartialMark } from './partial.js';
 import { sessionSettingsSql } from './session.js';
 import type { StepHooks } from './run.js';
+import { DIRECT, type PoolerFacts } from '../core/pooler.js';
 
 export interface MigrationContext {
   folder: MigrationFolder;
@@ -90,11 +91,12 @@ export async function adoptStep(client: pg.ClientBase, context: MigrationContext
  * the next) and dbkit's session settings again; after it, the tool's history row and the end of
  * an earlier part-way failure.
  */
-export function stepHooks(context: MigrationContext, state: DatabaseState, config: ResolvedConfig): StepHooks {
+export function stepHooks(context: MigrationContext, state: DatabaseState, config: ResolvedConfig, pooler: PoolerFacts = DIRECT): StepHooks {
   const marked = new Set(state.partial.map((p) => p.name));
   const history = state.history;
+  const local = pooler.path === 'transaction-pooler';
   return {
-    before: () => (context.folder.format === 'supabase' ? ['RESET ALL', sessionSettingsSql(config)] : []),
+    before: () => (context.folder.format === 'supabase' ? ['RESET ALL', sessionSettingsSql(config, local)] : []),
     after: (migration, direction) => [...(history ? historyStepSql(history, migration, direction) : []), ...(marked.has(migration.name) ? [clearPartialSql(migration.name)] : [])],
   };
 }

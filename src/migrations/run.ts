@@ -10,7 +10,8 @@ import { DbkitError, errorMessage, pgErrorInfo } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import { locateInStatement } from '../core/sql-position.js';
 import { invokeAction, renderMigration, type Direction, type LoadedMigration, type MigrationModule } from './load.js';
-import { forgetChecksumSql, recordChecksumSql, MIGRATIONS_TABLE, TRACKING_SCHEMA } from './tracking.js';
+import { forgetChecksumSql, readApplied, recordChecksumSql, MIGRATIONS_TABLE, TRACKING_SCHEMA } from './tracking.js';
+import { currentDatabase, ensureTrackingGuarded, guardSql, isGuardSkip, isGuardWait, isStateMoved, type GuardSettings } from './exactly-once.js';
 import { MIGRATION_EXTENSIONS, runnerIgnorePattern, SQL_EXTENSION } from './files.js';
 import { checkSteps, describeControl, TRANSACTION_CONTROL_HINT } from './sql-guard.js';
 import { loadSqlParser } from '../core/sql-parse.js';
@@ -62,12 +63,14 @@ function guardBuilt(migration: LoadedMigration, direction: Direction, pgm: Migra
   return { transactional: pgm.isUsingTransaction(), ownStart, ownSteps: steps.length - ownStart };
 }
 
-function withBookkeeping(migration: LoadedMigration, hooks: StepHooks, onBuild: (name: string) => void, onBuilt: (built: Built) => void): MigrationModule {
+function withBookkeeping(migration: LoadedMigration, hooks: StepHooks, guard: GuardSettings, folder: readonly string[], onBuild: (name: string) => void, onBuilt: (built: Built) => void): MigrationModule {
   const { module, name, fileChecksum, sqlChecksum } = migration;
   const down = module.down;
   const run = async (pgm: MigrationBuilder, direction: Direction, own: () => Promise<void>, bookkeeping: string) => {
     onBuild(name);
-    const before = hooks.before(migration, direction);
+    // The guard goes first, before any hook (a Supabase folder's RESET ALL comes after it), and
+    // counts as one of the steps sent before the migration's own.
+    const before = [guardSql(migration, direction, guard, folder), ...hooks.before(migration, direction)];
     for (const statement of before) pgm.sql(statement);
     await own();
     onBuilt(guardBuilt(migration, direction, pgm, before.length));
@@ -96,10 +99,14 @@ function withBookkeeping(migration: LoadedMigration, hooks: StepHooks, onBuild: 
   };
 }
 
+export const STEP_STATUSES = ['applied', 'reverted', 'failed', 'already-applied', 'already-reverted'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
 export interface StepOutcome {
   name: string;
   direction: Direction;
-  status: 'applied' | 'reverted' | 'failed';
+  /** already-applied / already-reverted: another session did it first; the guard kept it from running twice. */
+  status: StepStatus;
   durationMs: number;
   error?: DbkitError;
   /** false: it ran outside a transaction (pgm.noTransaction()). */
@@ -116,6 +123,10 @@ export interface RunStepsOptions {
   names: readonly string[];
   direction: Direction;
   lockTimeoutMs: number;
+  /** How long each migration's guard waits for another dbkit's migration transaction (--lock-wait; default 60 s). */
+  lockWaitMs?: number;
+  /** statement_timeout of each migration statement (default 0: none). */
+  statementTimeoutMs?: number;
   onStart?: (name: string) => void;
   onFinish?: (outcome: StepOutcome) => void;
   log?: (line: string) => void;
@@ -126,38 +137,39 @@ export interface RunStepsOptions {
 }
 
 /**
- * Runs `names` through one runner() call; node-pg-migrate still gives each migration its own
- * transaction. The bookkeeping wrapper sees each migration just before it runs, which gives
- * per-migration progress and timings and guards against dbkit and the runner disagreeing on the
- * order. Stops at the first failure; returns one outcome per migration that was attempted.
+ * Runs `names` through runner() calls; node-pg-migrate gives each migration its own transaction.
+ * The bookkeeping wrapper sees each migration just before it runs, which gives per-migration
+ * progress and timings and guards against dbkit and the runner disagreeing on the order. When a
+ * migration's guard finds it already done by another session, that migration is reported as such,
+ * what is left is planned again from dbkit's tracking, and the runner starts again on it. Stops at
+ * the first failure; returns one outcome per migration that was attempted.
  */
 export async function runMigrationSteps(options: RunStepsOptions): Promise<StepOutcome[]> {
-  const { client, direction, names } = options;
+  const { client, direction } = options;
   const outcomes: StepOutcome[] = [];
-  if (names.length === 0) return outcomes;
+  if (options.names.length === 0) return outcomes;
   const byPath = new Map(options.migrations.map((m) => [m.path, m]));
   const recorder = recordingClient(client);
   const log = options.log ?? (() => {});
+  const report = (outcome: StepOutcome) => {
+    outcomes.push(outcome);
+    options.onFinish?.(outcome);
+  };
+  // What is left to run, in order; the head is the migration running or about to.
+  let queue = [...options.names];
   type Current = { name: string; started: number; built: Built | null; sentBefore: number };
   let current: Current | null = null;
   const finishCurrent = () => {
     if (!current) return;
-    const outcome: StepOutcome = {
-      name: current.name,
-      direction,
-      status: direction === 'up' ? 'applied' : 'reverted',
-      durationMs: performance.now() - current.started,
-      transactional: current.built?.transactional ?? true,
-    };
-    outcomes.push(outcome);
-    options.onFinish?.(outcome);
+    report({ name: current.name, direction, status: direction === 'up' ? 'applied' : 'reverted', durationMs: performance.now() - current.started, transactional: current.built?.transactional ?? true });
+    queue.shift();
     current = null;
   };
   const onBuild = (name: string) => {
     // The previous migration's transaction has committed once the runner builds the next one.
     finishCurrent();
-    const expected = names[outcomes.length];
-    if (name !== expected) throw new Error(`node-pg-migrate was about to run ${name} where dbkit planned ${expected ?? 'nothing'}; nothing of it was run`);
+    const expected = queue[0];
+    if (name !== expected) throw new PlanMismatch(`node-pg-migrate was about to run ${name} where dbkit planned ${expected ?? 'nothing'}; nothing of it was run`);
     current = { name, started: performance.now(), built: null, sentBefore: recorder.sent() };
     options.onStart?.(name);
   };
@@ -170,39 +182,84 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
   const { runner } = await loadNodePgMigrate();
   // guardBuilt parses what each migration builds.
   await loadSqlParser();
-  try {
-    await runner({
-      dbClient: recorder as unknown as pg.ClientBase,
-      dir: options.migrationsDir,
-      migrationsSchema: TRACKING_SCHEMA,
-      migrationsTable: MIGRATIONS_TABLE,
-      createMigrationsSchema: true,
-      direction,
-      count: names.length,
-      ...(names.length === 1 ? { file: names[0] } : {}),
-      noLock: true,
-      singleTransaction: false,
-      checkOrder: true,
-      // The runner lists the folder itself: let it see exactly the files dbkit read.
-      ignorePattern: runnerIgnorePattern(options.migrations),
-      migrationLoaderStrategies: [
-        {
-          extensions: [...MIGRATION_EXTENSIONS, SQL_EXTENSION],
-          loader: async (paths: string[]) =>
-            paths.map((p) => {
-              const migration = byPath.get(p);
-              if (!migration) throw new Error(`${p} appeared after dbkit read the migrations folder`);
-              return { id: p, filePaths: [p], actions: withBookkeeping(migration, hooks, onBuild, onBuilt) };
-            }),
-        },
-      ],
-      logger: { debug: () => {}, info: log, warn: log, error: () => {} },
-    });
-    finishCurrent();
-  } catch (error) {
-    // The runner leaves an external client inside the failed transaction: end it.
-    await client.query('ROLLBACK').catch(() => {});
-    const failed: Current = (current as Current | null) ?? { name: names[outcomes.length] ?? names[0]!, started: performance.now(), built: null, sentBefore: recorder.sent() };
+  // Created (or given its unique name index) under the guard's lock: concurrent first runs do not race.
+  await ensureTrackingGuarded(client);
+  const folder = options.migrations.map((m) => m.name);
+  const guard: GuardSettings = {
+    databaseName: await currentDatabase(client),
+    lockWaitMs: options.lockWaitMs ?? 60_000,
+    lockTimeoutMs: options.lockTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs ?? 0,
+  };
+  while (queue.length > 0) {
+    try {
+      await runner({
+        dbClient: recorder as unknown as pg.ClientBase,
+        dir: options.migrationsDir,
+        migrationsSchema: TRACKING_SCHEMA,
+        migrationsTable: MIGRATIONS_TABLE,
+        createMigrationsSchema: true,
+        direction,
+        count: queue.length,
+        ...(queue.length === 1 ? { file: queue[0] } : {}),
+        noLock: true,
+        singleTransaction: false,
+        checkOrder: true,
+        // The runner lists the folder itself: let it see exactly the files dbkit read.
+        ignorePattern: runnerIgnorePattern(options.migrations),
+        migrationLoaderStrategies: [
+          {
+            extensions: [...MIGRATION_EXTENSIONS, SQL_EXTENSION],
+            loader: async (paths: string[]) =>
+              paths.map((p) => {
+                const migration = byPath.get(p);
+                if (!migration) throw new Error(`${p} appeared after dbkit read the migrations folder`);
+                return { id: p, filePaths: [p], actions: withBookkeeping(migration, hooks, guard, folder, onBuild, onBuilt) };
+              }),
+          },
+        ],
+        logger: { debug: () => {}, info: log, warn: log, error: () => {} },
+      });
+      finishCurrent();
+      if (queue.length === 0) return outcomes;
+      // The runner found less to do than planned: another session did some of it.
+      const before = queue.join();
+      queue = await replan(client, queue, null, direction, report);
+      if (queue.length > 0 && queue.join() === before) {
+        reportFailure(new Error(`node-pg-migrate found nothing to run where dbkit planned ${queue[0]}`));
+        return outcomes;
+      }
+    } catch (error) {
+      // The runner leaves an external client inside the failed transaction: end it.
+      await client.query('ROLLBACK').catch(() => {});
+      if (isGuardSkip(error) && current) {
+        const skipped: Current = current;
+        current = null;
+        queue = await replan(client, queue, skipped, direction, report);
+        continue;
+      }
+      if (error instanceof PlanMismatch) {
+        // The runner read dbkit's tracking after another session moved it: plan again from it.
+        const before = queue.join();
+        queue = await replan(client, queue, null, direction, report);
+        if (queue.join() !== before) continue;
+        const head = queue[0] ?? '';
+        current = null;
+        reportFailure(
+          new DbkitError('LOCK_BUSY', `${head}: another session changed the applied migrations under this run (${error.message.replace(/; nothing of it was run$/, '')})`, {
+            hint: `nothing of ${head} was run; run dbkit status, then re-run the command`,
+          }),
+        );
+        return outcomes;
+      }
+      reportFailure(error);
+      return outcomes;
+    }
+  }
+  return outcomes;
+
+  function reportFailure(error: unknown): void {
+    const failed: Current = (current as Current | null) ?? { name: queue[0] ?? options.names[0]!, started: performance.now(), built: null, sentBefore: recorder.sent() };
     current = null;
     const transactional = failed.built?.transactional ?? true;
     // Outside a transaction every step the server finished stays: the failing one is the last sent.
@@ -214,19 +271,41 @@ export async function runMigrationSteps(options: RunStepsOptions): Promise<StepO
             failedStatement: firstLine(recorder.lastStatement()),
           }
         : undefined;
-    const outcome: StepOutcome = {
-      name: failed.name,
-      direction,
-      status: 'failed',
-      durationMs: performance.now() - failed.started,
-      transactional,
-      ...(partial ? { partial } : {}),
-      error: error instanceof DbkitError ? error : describeFailure(error, failed.name, direction, recorder.lastStatement(), options.lockTimeoutMs, partial, options.backupId ?? null),
-    };
-    outcomes.push(outcome);
-    options.onFinish?.(outcome);
+    const described =
+      error instanceof DbkitError
+        ? error
+        : isStateMoved(error)
+          ? new DbkitError('LOCK_BUSY', `${failed.name}: ${errorMessage(error).replace(/^dbkit: /, '')}`, {
+              hint: `nothing of ${failed.name} was run; run dbkit status, then re-run the command`,
+            })
+          : isGuardWait(error, recorder.lastStatement())
+          ? new DbkitError('LOCK_BUSY', `${failed.name}: another dbkit session kept migrating this database for longer than --lock-wait (${formatDuration(guard.lockWaitMs)})`, {
+              hint: `nothing of ${failed.name} was run; re-run when the other run has finished, or raise --lock-wait`,
+            })
+          : describeFailure(error, failed.name, direction, recorder.lastStatement(), options.lockTimeoutMs, partial, options.backupId ?? null);
+    report({ name: failed.name, direction, status: 'failed', durationMs: performance.now() - failed.started, transactional, ...(partial ? { partial } : {}), error: described });
   }
-  return outcomes;
+}
+
+/** The runner chose another migration than dbkit planned (nothing of it was sent). */
+class PlanMismatch extends Error {}
+
+/**
+ * After the guard skipped `skipped`: it is reported as done by another session, and so is every
+ * other queued migration that dbkit's tracking now shows done; the rest is what is left to run.
+ */
+async function replan(client: pg.ClientBase, queue: readonly string[], skipped: { name: string; started: number; built: Built | null } | null, direction: Direction, report: (o: StepOutcome) => void): Promise<string[]> {
+  const status = direction === 'up' ? 'already-applied' : 'already-reverted';
+  if (skipped) report({ name: skipped.name, direction, status, durationMs: performance.now() - skipped.started, transactional: skipped.built?.transactional ?? true });
+  const applied = new Set((await readApplied(client)).map((m) => m.name));
+  const left: string[] = [];
+  for (const name of queue) {
+    if (name === skipped?.name) continue;
+    const done = direction === 'up' ? applied.has(name) : !applied.has(name);
+    if (done) report({ name, direction, status, durationMs: 0, transactional: true });
+    else left.push(name);
+  }
+  return left;
 }
 
 export interface RunStepOptions extends Omit<RunStepsOptions, 'names'> {

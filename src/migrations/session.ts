@@ -10,6 +10,8 @@ import { DbkitError, errorMessage } from '../errors.js';
 import { connect, withDatabase } from '../db/connect.js';
 import { serverInfo, type ServerInfo } from '../db/catalog.js';
 import { lockKeyFor, withAdvisoryLock } from '../db/scoped.js';
+import { probeConnectionPath } from '../db/pooler.js';
+import { describePooler, DIRECT, type PoolerFacts } from '../core/pooler.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { validationSnapshot } from '../db/fingerprint.js';
 import type { Reporter } from '../output/terminal.js';
@@ -24,15 +26,23 @@ import type { LoadedMigration } from './load.js';
 
 export const MIN_SERVER_VERSION_NUM = 150_000;
 
-/** Connects and checks the server is one dbkit supports. The caller owns the client. */
-export async function connectChecked(target: DatabaseTarget): Promise<{ client: pg.Client; server: ServerInfo }> {
+export interface CheckedConnection {
+  client: pg.Client;
+  server: ServerInfo;
+  /** What sits between dbkit and the server (a direct connection for the embedded cluster). */
+  pooler: PoolerFacts;
+}
+
+/** Connects, checks the server is one dbkit supports and says what sits in between. The caller owns the client. */
+export async function connectChecked(target: DatabaseTarget): Promise<CheckedConnection> {
   const client = await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs });
   try {
     const server = await serverInfo(client);
     if (server.versionNum < MIN_SERVER_VERSION_NUM) {
       throw new DbkitError('PREFLIGHT_FAILED', `PostgreSQL ${server.version} is not supported: dbkit needs PostgreSQL 15 or newer`, { hint: 'upgrade the server, or point DATABASE_URL at a newer one' });
     }
-    return { client, server };
+    const pooler = target.kind === 'embedded' ? DIRECT : await probeConnectionPath(client, target.url, { connectTimeoutMs: target.connectTimeoutMs });
+    return { client, server, pooler };
   } catch (error) {
     await client.end().catch(() => {});
     throw error;
@@ -40,11 +50,15 @@ export async function connectChecked(target: DatabaseTarget): Promise<{ client: 
 }
 
 /** The 'connect' step that opens every command working on a database. The caller owns the client. */
-export async function connectStep(target: DatabaseTarget, reporter: Reporter): Promise<{ client: pg.Client; server: ServerInfo }> {
+export async function connectStep(target: DatabaseTarget, reporter: Reporter): Promise<CheckedConnection> {
   const step = reporter.step('connect');
   try {
     const connected = await connectChecked(target);
-    step.done(`PostgreSQL ${connected.server.version} as ${connected.server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}`);
+    const via = connected.pooler.path === 'direct' ? '' : ` through ${describePooler(connected.pooler)}`;
+    step.done(`PostgreSQL ${connected.server.version} as ${connected.server.user} on ${target.redactedUrl}${target.kind === 'embedded' ? ' (embedded)' : ''}${via}`);
+    if (connected.pooler.path === 'transaction-pooler') {
+      reporter.info(`    ${describePooler(connected.pooler)}: ${connected.pooler.evidence.join('; ')}. Each migration is kept exactly-once by a lock inside its own transaction; commands that need one session throughout refuse.`);
+    }
     return connected;
   } catch (error) {
     step.fail();
@@ -104,6 +118,12 @@ export interface LockOptions {
   /** The operation will copy the database (template backup): hold the lock on the maintenance database too. */
   exclusiveCopy: boolean;
   reporter: Reporter;
+  /**
+   * The connection path. Through a transaction pooler neither the session lock nor session
+   * settings hold (and both would stay behind on some server session that other clients get):
+   * neither is taken; each migration's guard (exactly-once.ts) takes a lock and sets LOCAL instead.
+   */
+  pooler?: PoolerFacts;
 }
 
 async function sessionClient(target: DatabaseTarget, options: LockOptions): Promise<pg.Client> {
@@ -119,9 +139,14 @@ async function configureSession(client: pg.Client, options: LockOptions): Promis
   await client.query(sessionSettingsSql(options));
 }
 
-/** The session settings every migration runs under (also re-applied after a Supabase migration's RESET ALL). */
-export function sessionSettingsSql(options: { lockTimeoutMs: number; statementTimeoutMs: number }): string {
-  return `SET lock_timeout = ${Math.round(options.lockTimeoutMs)}; SET statement_timeout = ${Math.round(options.statementTimeoutMs)}; SET client_connection_check_interval = 1000`;
+/**
+ * The session settings every migration runs under (also re-applied after a Supabase migration's
+ * RESET ALL); `local` for the transaction only (through a transaction pooler, where a session
+ * setting would stay on a server session other clients get).
+ */
+export function sessionSettingsSql(options: { lockTimeoutMs: number; statementTimeoutMs: number }, local = false): string {
+  const set = local ? 'SET LOCAL' : 'SET';
+  return `${set} lock_timeout = ${Math.round(options.lockTimeoutMs)}; ${set} statement_timeout = ${Math.round(options.statementTimeoutMs)}; ${set} client_connection_check_interval = 1000`;
 }
 
 /**
@@ -133,6 +158,16 @@ export async function withMigrationLock<T>(target: DatabaseTarget, options: Lock
   const onWaiting = (holder: { pid: number; application: string } | null) =>
     options.reporter.info(`Waiting up to ${Math.round(options.lockWaitMs / 1000)} s for another dbkit operation on ${target.databaseName}${holder ? ` (pid ${holder.pid}, ${holder.application || 'unknown'})` : ''} to finish...`);
 
+  if (options.pooler?.path === 'transaction-pooler') {
+    if (options.exclusiveCopy) throw new Error('a template-copy backup through a transaction pooler must be refused before the lock');
+    options.reporter.info('    no session lock through a transaction pooler: each migration takes its lock inside its own transaction');
+    const client = connection ?? (await connect(target.url, { connectTimeoutMs: target.connectTimeoutMs }));
+    try {
+      return await fn({ client, withoutTargetConnection: () => Promise.reject(new Error('withoutTargetConnection needs exclusiveCopy')) });
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
   const inner = async (): Promise<T> => {
     let client = connection ?? (await sessionClient(target, options));
     if (connection) await configureSession(connection, options);

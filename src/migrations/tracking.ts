@@ -2,6 +2,8 @@
  * dbkit's bookkeeping lives in its own schema, `dbkit`, outside the API-exposed `public`:
  * node-pg-migrate's table (dbkit.migrations, same layout the runner expects) and the checksum of
  * every applied migration (dbkit.migration_checksums), written in the migration's own transaction.
+ * A unique index on the migration name is the last line of defence against running one twice
+ * (migrations/exactly-once.ts adds it to databases tracked before it existed).
  */
 import type pg from 'pg';
 import { quoteLiteral } from '../db/catalog.js';
@@ -26,6 +28,7 @@ CREATE TABLE IF NOT EXISTS ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} (
   name varchar(255) NOT NULL,
   run_on timestamp NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS migrations_name_key ON ${TRACKING_SCHEMA}.${MIGRATIONS_TABLE} (name);
 ${CHECKSUMS_DDL}`;
 
 export interface AppliedMigration {

@@ -17,6 +17,7 @@ import { DEFAULT_BREAKER, DEFAULT_RETRY_DELAY_MS, persistSettingsFromEnv, stderr
 import * as sql from '../core/course-sql.js';
 import { batchProblem } from '../core/course-sql.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { isPoolerError, withoutStatementNames } from '../core/pooler.js';
 
 export const SKIP_REASONS = ['disabled', 'no-url', 'circuit-open'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
@@ -57,8 +58,10 @@ export class CoursePersister {
   private readonly retryDelayMs: number;
   private readonly breakerConfig: BreakerConfig;
   private readonly secrets: string[];
-  private readonly poolConfig: pg.PoolConfig;
+  private poolConfig: pg.PoolConfig;
   private pool: pg.Pool | null = null;
+  /** Behind a transaction pooler: statements unnamed, statement_timeout kept by the client (see adaptToPooler). */
+  private pooled = false;
   private breaker: BreakerState = CLOSED;
   private counts = { written: 0, failed: 0, skipped: 0, retries: 0 };
 
@@ -233,24 +236,50 @@ export class CoursePersister {
     }
   }
 
-  private async attempt<T>(exec: (client: pg.ClientBase) => Promise<Outcome<T>>): Promise<{ ok: true; value: T } | { ok: false; kind: FailureKind; message: string; sqlstate: string | null }> {
+  private async attempt<T>(exec: (client: pg.ClientBase) => Promise<Outcome<T>>, adapted = false): Promise<{ ok: true; value: T } | { ok: false; kind: FailureKind; message: string; sqlstate: string | null }> {
     let client: pg.PoolClient;
+    const pool = await this.poolOf();
     try {
-      client = await (await this.poolOf()).connect();
+      client = await pool.connect();
     } catch (error) {
+      // A concurrent write may have adapted already (and ended the pool this one waited on): this one then just goes again.
+      if (!adapted && (pool !== this.pool || (isPoolerError(error) && (this.pooled || (await this.adaptToPooler(error)))))) return this.attempt(exec, true);
       return this.failureOf(error, 'connect');
     }
     let broken: Error | undefined;
+    let poolerError: unknown;
     try {
-      const outcome = await exec(client);
+      const outcome = await exec(this.pooled ? withoutStatementNames(client) : client);
       return outcome.ok ? outcome : { ok: false, kind: outcome.kind, message: outcome.message, sqlstate: null };
     } catch (error) {
+      poolerError = !adapted && isPoolerError(error) ? error : undefined;
       const failure = this.failureOf(error, 'query');
-      if (failure.kind !== 'rejected') broken = error instanceof Error ? error : new Error(String(error));
-      return failure;
+      if (failure.kind !== 'rejected' || poolerError) broken = error instanceof Error ? error : new Error(String(error));
+      if (!poolerError) return failure;
     } finally {
       client.release(broken);
     }
+    // Nothing was written (the statement was refused before it ran): once more, adapted.
+    await this.adaptToPooler(poolerError);
+    return this.attempt(exec, true);
+  }
+
+  /**
+   * A transaction pooler met on the way: PgBouncer refuses the statement_timeout startup
+   * parameter, and a named statement prepared on one server session is missing (or taken) on the
+   * next. From then on the pool connects without it (the client gives up on a statement after the
+   * same time instead: query_timeout) and statements go unnamed. Said once. Returns whether it adapted.
+   */
+  private async adaptToPooler(error: unknown): Promise<boolean> {
+    if (this.pooled || !isPoolerError(error)) return false;
+    this.pooled = true;
+    const { statement_timeout: timeout, ...rest } = this.poolConfig;
+    this.poolConfig = { ...rest, ...(typeof timeout === 'number' && timeout > 0 ? { query_timeout: timeout } : {}) };
+    const old = this.pool;
+    this.pool = null;
+    await old?.end().catch(() => {});
+    this.logger.info(`a transaction pooler sits between the persister and the database (${scrub(errorMessage(error), this.secrets).split('\n')[0]}): writes go on with unnamed statements and a client-side statement timeout`);
+    return true;
   }
 
   private failureOf(error: unknown, phase: 'connect' | 'query') {

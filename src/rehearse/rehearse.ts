@@ -15,6 +15,7 @@ import type { LoadedMigration } from '../migrations/load.js';
 import { assertRunnable, loadMigrationContext, readState, type MigrationContext } from '../migrations/context.js';
 import { renderStatements } from '../migrations/render-statements.js';
 import { connectStep, withMigrationLock } from '../migrations/session.js';
+import { refuseThroughTransactionPooler } from '../core/pooler.js';
 import type { Reporter } from '../output/terminal.js';
 import { errorDocument, type ErrorDocument } from '../output/errors.js';
 import { lintOne, lintSettingsOf, shownPath } from '../lint/run.js';
@@ -96,7 +97,13 @@ function rolesCreatedBy(migrations: readonly MigrationRehearsal[]): Set<string> 
 
 export async function rehearseOn(config: ResolvedConfig, target: DatabaseTarget, options: RehearseOptions, reporter: Reporter): Promise<RehearseReport> {
   const started = performance.now();
-  const { client: probe, server } = await connectStep(target, reporter);
+  const { client: probe, server, pooler } = await connectStep(target, reporter);
+  try {
+    refuseThroughTransactionPooler(pooler, 'dbkit rehearse', 'it copies the database (which needs every connection to it closed, while the pooler keeps its own open) and times locks in one session');
+  } catch (error) {
+    await probe.end().catch(() => {});
+    throw error;
+  }
   const report: RehearseReport = {
     command: 'rehearse', ok: false, database: databaseFacts(target), server: { version: server.version, versionNum: server.versionNum },
     ranOn: null, pending: [], migrations: [], lint: { squawk: null, skipped: null }, failOn: options.thresholds.map(formatThreshold), breaches: [], durationMs: 0, error: null,
