@@ -30,6 +30,22 @@ export function pgbouncerBinary(): string | null {
   return which.status === 0 ? which.stdout.trim() : null;
 }
 
+/** .ci/run sets it: there the pooler tests must run, so a missing PgBouncer or server fails them. */
+export const REQUIRE_PGBOUNCER = process.env.DBKIT_REQUIRE_PGBOUNCER === '1';
+
+/**
+ * Whether the pooler tests can run here (PgBouncer installed, a DATABASE_URL server to put it in
+ * front of). When they cannot, they are skipped and counted as skipped, and the run says why once;
+ * with DBKIT_REQUIRE_PGBOUNCER=1 this throws instead.
+ */
+export function poolerTestsAvailable(hasServer: boolean): boolean {
+  const missing = !hasServer ? 'no DATABASE_URL server to put PgBouncer in front of' : pgbouncerBinary() === null ? 'PgBouncer is not installed (Debian/Ubuntu: apt-get install pgbouncer)' : null;
+  if (missing === null) return true;
+  if (REQUIRE_PGBOUNCER) throw new Error(`DBKIT_REQUIRE_PGBOUNCER=1, but ${missing}`);
+  process.stderr.write(`[dbkit tests] connection-pooler tests are skipped (counted as skipped): ${missing}\n`);
+  return false;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

@@ -11,12 +11,14 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
-import { pgbouncerBinary, startPgBouncer, type PgBouncer, type PoolMode } from '../helpers/pgbouncer.ts';
+import { poolerTestsAvailable, startPgBouncer, type PgBouncer, type PoolMode } from '../helpers/pgbouncer.ts';
 import type { ApplyReport } from '../../src/commands/apply.ts';
 import type { StatusReport } from '../../src/commands/status.ts';
 
 const external = testServers().find((s) => s.name === 'external');
-const available = external !== undefined && pgbouncerBinary() !== null;
+/** Defines the test only where it applies (not a skipped test elsewhere). */
+const itWhen = (applies: boolean) => (applies ? it : () => {});
+const available = poolerTestsAvailable(external !== undefined);
 
 /** Every migration counts itself: run twice, a migration leaves two rows (and two tracking rows). */
 const FIXTURE: Record<string, string> = {
@@ -158,7 +160,7 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     expect(text.stdout).toContain(`PgBouncer in ${mode} mode`);
   });
 
-  it.runIf(mode === 'transaction')('refuses a backup by either strategy before doing anything (exit 7)', async () => {
+  itWhen(mode === 'transaction')('refuses a backup by either strategy before doing anything (exit 7)', async () => {
     for (const strategy of ['template', 'pg_dump']) {
       const result = await cli(['apply', '--backup-strategy', strategy]);
       expect(result.code, result.stderr).toBe(7);
@@ -170,7 +172,7 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     expect(await query(db.url, `SELECT 1 FROM pg_database WHERE datname LIKE 'dbkit_bk_%' AND datname LIKE $1`, [`%${db.name.replace('dbkit_', '')}%`])).toHaveLength(0);
   });
 
-  it.runIf(mode === 'transaction')('dbkit backup and dbkit restore refuse before doing anything (exit 7)', async () => {
+  itWhen(mode === 'transaction')('dbkit backup and dbkit restore refuse before doing anything (exit 7)', async () => {
     const backupDir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-pooler-backups-'));
     try {
       const benv = { ...env(), DBKIT_BACKUP_DIR: backupDir };
@@ -193,7 +195,7 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     }
   });
 
-  it.runIf(mode === 'transaction')('--statement-timeout holds inside each migration through the pooler (SET LOCAL by the guard)', async () => {
+  itWhen(mode === 'transaction')('--statement-timeout holds inside each migration through the pooler (SET LOCAL by the guard)', async () => {
     const slow = fixtureFolder({ '004_sleeps.sql': `-- Up Migration\nSELECT pg_sleep(3);\n-- Down Migration\nSELECT 1;\n` });
     try {
       const started = Date.now();
@@ -207,7 +209,7 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     }
   });
 
-  it.runIf(mode === 'session')('a pg_dump backup works; a template copy refuses before doing anything (exit 7)', async () => {
+  itWhen(mode === 'session')('a pg_dump backup works; a template copy refuses before doing anything (exit 7)', async () => {
     const backupDir = mkdtempSync(path.join(os.tmpdir(), 'dbkit-pooler-backups-'));
     try {
       const benv = { ...env(), DBKIT_BACKUP_DIR: backupDir };
@@ -224,7 +226,7 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     }
   });
 
-  it.runIf(mode === 'transaction')('refuses a migration outside a transaction before running anything (exit 7)', async () => {
+  itWhen(mode === 'transaction')('refuses a migration outside a transaction before running anything (exit 7)', async () => {
     const withOutside = fixtureFolder({ '004_outside.js': `exports.up = (pgm) => { pgm.noTransaction(); pgm.sql("INSERT INTO public.counter (migration) VALUES ('004')"); };\nexports.down = (pgm) => { pgm.noTransaction(); pgm.sql("DELETE FROM public.counter WHERE migration = '004'"); };\n` });
     try {
       const result = await cli(['apply', '--no-backup'], withOutside.dir);
