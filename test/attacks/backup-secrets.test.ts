@@ -27,7 +27,14 @@ function pgDumpProcesses(): { argv: string; environ: string }[] {
 }
 
 // pg_dump runs only where one as new as the server exists: the machine's PostgreSQL 15.
-describe.each(testServers().filter((s) => s.name === 'external'))('secrets on the pg_dump command line on $name', (server) => {
+const withPgDump = testServers().filter((s) => s.name === 'external');
+// Counted as skipped, never an empty file, when there is no such server (DATABASE_URL unset).
+if (withPgDump.length === 0) {
+  describe('secrets on the pg_dump command line', () => {
+    it.skip('needs a DATABASE_URL server: pg_dump 15 refuses the embedded PostgreSQL 17', () => {});
+  });
+}
+describe.each(withPgDump)('secrets on the pg_dump command line on $name', (server) => {
   let db: TestDatabase;
   let env: Record<string, string | undefined>;
   beforeEach(async () => {

@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needsPgTap } from '../helpers/pgtap.ts';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
 import { applySupabaseCompat } from '../helpers/migrations.ts';
@@ -63,7 +64,7 @@ describe.each(testServers())('hostile names and values in reproductions and the 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('every reproduction runs in psql without touching anything else, and the exported suite passes', async () => {
+  it('every reproduction runs in psql without touching anything else, and the exported suite passes', async (context) => {
     const suite = path.join(dir, 'matrix.sql');
     const result = await runCli(['rls-audit', '--db', db.url, '--json', '--no-drift', '--policies-dir', path.join(dir, 'policies'), '--fail-on', 'never', '--export-pgtap', suite], { env: cleanEnv() });
     const report = parseJson<AuditReport>(result);
@@ -79,6 +80,8 @@ describe.each(testServers())('hostile names and values in reproductions and the 
       expect(psql.stdout).toMatch(/^ROLLBACK$/m);
       if (cell.operation === 'insert-own') expect(psql.stdout).toMatch(/^INSERT 0 1\nROLLBACK$/m);
     }
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM public.victim')).toEqual([{ n: 1 }]);
+    needsPgTap(context, server);
     const tested = await runCli(['test', '--db', db.url, '--json', suite], { env: cleanEnv() });
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
     expect(parseJson<TestReport>(tested).summary.passed).toBe(report.matrix.length);

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { needsPgTap } from '../helpers/pgtap.ts';
 import { cleanEnv, parseJson, runCli, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, testServers } from '../helpers/db.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -104,7 +105,7 @@ describe('dbkit init', () => {
 });
 
 describe.each(testServers())('what dbkit init writes works, on $name', (server) => {
-  it('in a Supabase repository: rls-audit --no-matrix and dbkit test run from the written files', async () => {
+  it('in a Supabase repository: rls-audit --no-matrix and dbkit test run from the written files', async (context) => {
     const dir = repository({ 'supabase/migrations/20240101000000_init.sql': 'create table public.notes (id int);\n' });
     const written = await init(dir);
     expect(written.code, show(written)).toBe(0);
@@ -115,6 +116,7 @@ describe.each(testServers())('what dbkit init writes works, on $name', (server) 
       const report = parseJson<AuditReport>(audit);
       expect(report.drift.skipped).toBe('skipped: no policies declared in policies/');
       expect(report.notice).toBeNull();
+      needsPgTap(context, server);
       const tests = await runCli(['test', '--db', db.url], { cwd: dir, env: cleanEnv() });
       expect(tests.code, show(tests)).toBe(0);
       expect(tests.stdout).toContain('tests-sql/example.sql');

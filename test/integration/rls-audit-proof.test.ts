@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needsPgTap } from '../helpers/pgtap.ts';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
 import { runPsql } from '../helpers/psql.ts';
@@ -47,7 +48,7 @@ describe.each(testServers())('rls-audit keeps the proof on $name', (server) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('--snapshot and --export-pgtap: the snapshot holds no secret, the exported suite passes under dbkit test, a --diff without change passes', async () => {
+  it('--snapshot and --export-pgtap: the snapshot holds no secret, the exported suite passes under dbkit test, a --diff without change passes', async (context) => {
     const result = await audit(['--json', '--snapshot', snapshot, '--export-pgtap', suite]);
     expect(result.code, result.stderr).toBe(0);
     const report = parseJson<AuditReport>(result);
@@ -62,26 +63,23 @@ describe.each(testServers())('rls-audit keeps the proof on $name', (server) => {
 
     const text = readFileSync(suite, 'utf8');
     expect(text).toContain(`SELECT plan(${report.matrix.length});`);
+
+    const again = await audit(['--json', '--diff', snapshot]);
+    expect(again.code, again.stderr).toBe(0);
+    const diff = parseJson<AuditReport>(again).diff!;
+    expect([diff.regressions, diff.newlyBlocked, diff.newFindings, diff.changed, diff.removed]).toEqual([[], [], [], [], []]);
+
+    needsPgTap(context, server);
     const before = await rowCounts(db.url);
     const tested = await runCli(['test', '--db', db.url, '--json', suite], { env: cleanEnv() });
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
     const testReport = parseJson<TestReport>(tested);
     expect(testReport.summary).toMatchObject({ passed: report.matrix.length, failed: 0 });
     expect(await rowCounts(db.url)).toEqual(before);
-
-    const again = await audit(['--json', '--diff', snapshot]);
-    expect(again.code, again.stderr).toBe(0);
-    const diff = parseJson<AuditReport>(again).diff!;
-    expect([diff.regressions, diff.newlyBlocked, diff.newFindings, diff.changed, diff.removed]).toEqual([[], [], [], [], []]);
   });
 
-  it('a planted hole: the exported suite fails, --diff fails with RLS_AUDIT_REGRESSION naming the cells, and every leak reproduces in psql as printed', async () => {
+  it('a planted hole: the exported suite fails, --diff fails with RLS_AUDIT_REGRESSION naming the cells, and every leak reproduces in psql as printed', async (context) => {
     await query(db.url, HOLE);
-
-    const tested = await runCli(['test', '--db', db.url, '--json', suite], { env: cleanEnv() });
-    expect(tested.code).toBe(ERROR_CODES.TESTS_FAILED.exit);
-    const failed = parseJson<TestReport>(tested).files[0]!.tests.filter((t) => !t.ok).map((t) => t.description).sort();
-    expect(failed).toEqual(LEAKS.map((l) => l.split(' ')).map(([table, identity, op]) => `${identity} ${op} on ${table}: deny`).sort());
 
     const sarif = path.join(dir, 'leaks.sarif');
     const result = await audit(['--json', '--diff', snapshot, '--sarif', sarif]);
@@ -115,6 +113,12 @@ describe.each(testServers())('rls-audit keeps the proof on $name', (server) => {
     const sarifLeaks = results.filter((r) => r.ruleId === 'isolation-leak');
     expect(sarifLeaks).toHaveLength(4);
     expect(sarifLeaks.map((r) => r.properties!.reproduction).sort()).toEqual(leaks.map((l) => l.reproduction).sort());
+
+    needsPgTap(context, server);
+    const tested = await runCli(['test', '--db', db.url, '--json', suite], { env: cleanEnv() });
+    expect(tested.code).toBe(ERROR_CODES.TESTS_FAILED.exit);
+    const failed = parseJson<TestReport>(tested).files[0]!.tests.filter((t) => !t.ok).map((t) => t.description).sort();
+    expect(failed).toEqual(LEAKS.map((l) => l.split(' ')).map(([table, identity, op]) => `${identity} ${op} on ${table}: deny`).sort());
   });
 
   it('prints every leak with its identities, fix and reproduction, and the regressions, in the human output', async () => {
