@@ -304,29 +304,34 @@ function stripCasts(e: Expr): Expr {
   return e.kind === 'cast' ? stripCasts(e.arg) : e;
 }
 
-/** Same meaning for comparisons: `(SELECT f())` and `f()` compare equal. */
-export function normalise(e: Expr): Expr {
-  if (e.kind === 'sublink' && isInitPlanWrapper(e)) return normalise(e.select.targets[0]!);
+/** `e` with `f` applied to each of its direct sub-expressions (a sub-select's targets, WHERE and the rest included). */
+export function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
   switch (e.kind) {
     case 'bool':
-      return { ...e, args: e.args.map(normalise) };
+      return { ...e, args: e.args.map(f) };
     case 'not':
     case 'nulltest':
     case 'cast':
-      return { ...e, arg: normalise(e.arg) } as Expr;
+      return { ...e, arg: f(e.arg) } as Expr;
     case 'call':
-      return { ...e, args: e.args.map(normalise) };
+      return { ...e, args: e.args.map(f) };
     case 'op':
-      return { ...e, left: e.left && normalise(e.left), right: e.right && normalise(e.right) };
+      return { ...e, left: e.left && f(e.left), right: e.right && f(e.right) };
     case 'sublink':
-      return { ...e, test: e.test && normalise(e.test), select: { ...e.select, targets: e.select.targets.map(normalise), where: e.select.where && normalise(e.select.where), rest: e.select.rest.map(normalise) } };
+      return { ...e, test: e.test && f(e.test), select: { ...e.select, targets: e.select.targets.map(f), where: e.select.where && f(e.select.where), rest: e.select.rest.map(f) } };
     case 'list':
-      return { ...e, items: e.items.map(normalise) };
+      return { ...e, items: e.items.map(f) };
     case 'other':
-      return { ...e, children: e.children.map(normalise) };
+      return { ...e, children: e.children.map(f) };
     default:
       return e;
   }
+}
+
+/** Same meaning for comparisons: `(SELECT f())` and `f()` compare equal. */
+export function normalise(e: Expr): Expr {
+  if (e.kind === 'sublink' && isInitPlanWrapper(e)) return normalise(e.select.targets[0]!);
+  return mapChildren(e, normalise);
 }
 
 /**

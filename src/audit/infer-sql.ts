@@ -4,7 +4,7 @@
  * call's arguments), caller views read through their definitions, FROM items and their columns.
  * Pure (the parser is PostgreSQL's own, through expr.ts).
  */
-import { convert, nodes, parseSql, type Expr, type SelectExpr } from './expr.js';
+import { convert, mapChildren, nodes, parseSql, type Expr, type SelectExpr } from './expr.js';
 
 export interface InferFunction {
   /** "schema.name" */
@@ -60,30 +60,7 @@ export const callName = (e: Expr) => (e.kind === 'call' ? e.name.join('.') : '')
 
 /** Every column reference mapped through `f` (sub-selects included). */
 function mapColumns(e: Expr, f: (path: string[]) => Expr | null): Expr {
-  const m = (x: Expr) => mapColumns(x, f);
-  const sel = (s: SelectExpr): SelectExpr => ({ ...s, targets: s.targets.map(m), where: s.where && m(s.where), rest: s.rest.map(m) });
-  switch (e.kind) {
-    case 'column':
-      return f(e.path) ?? e;
-    case 'bool':
-      return { ...e, args: e.args.map(m) };
-    case 'not':
-    case 'nulltest':
-    case 'cast':
-      return { ...e, arg: m(e.arg) } as Expr;
-    case 'call':
-      return { ...e, args: e.args.map(m) };
-    case 'op':
-      return { ...e, left: e.left && m(e.left), right: e.right && m(e.right) };
-    case 'sublink':
-      return { ...e, test: e.test && m(e.test), select: sel(e.select) };
-    case 'list':
-      return { ...e, items: e.items.map(m) };
-    case 'other':
-      return { ...e, children: e.children.map(m) };
-    default:
-      return e;
-  }
+  return e.kind === 'column' ? (f(e.path) ?? e) : mapChildren(e, (x) => mapColumns(x, f));
 }
 
 /** Marks the policy's own columns: unqualified outside sub-selects, qualified by the table's name inside them. */
@@ -99,25 +76,7 @@ export function markOuter(e: Expr, table: string, inside = false): Expr {
     return { ...e, test: e.test && markOuter(e.test, table, inside), select: { ...e.select, targets: e.select.targets.map((t) => markOuter(t, table, true)), where: e.select.where && markOuter(e.select.where, table, true), rest: e.select.rest } };
   }
   if (e.kind === 'column') return own(e.path) ?? e;
-  const sub = (x: Expr) => markOuter(x, table, inside);
-  switch (e.kind) {
-    case 'bool':
-      return { ...e, args: e.args.map(sub) };
-    case 'not':
-    case 'nulltest':
-    case 'cast':
-      return { ...e, arg: sub(e.arg) } as Expr;
-    case 'call':
-      return { ...e, args: e.args.map(sub) };
-    case 'op':
-      return { ...e, left: e.left && sub(e.left), right: e.right && sub(e.right) };
-    case 'list':
-      return { ...e, items: e.items.map(sub) };
-    case 'other':
-      return { ...e, children: e.children.map(sub) };
-    default:
-      return e;
-  }
+  return mapChildren(e, (x) => markOuter(x, table, inside));
 }
 
 export const outerColumn = (e: Expr): string | null => {
