@@ -11,7 +11,8 @@ import { formatBytes } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
 import { DbkitError } from '../errors.js';
 import { withDatabaseTarget } from '../embedded/target.js';
-import { withMigrationLock } from '../migrations/session.js';
+import { connectChecked, withMigrationLock } from '../migrations/session.js';
+import { refuseThroughTransactionPooler } from '../core/pooler.js';
 import { describePrune, pruneBackups, type PruneResult } from '../backup/prune.js';
 import { lockOptionsFor } from '../migrations/lock-options.js';
 
@@ -126,11 +127,13 @@ export function parseKeep(raw: string): number {
 
 /** Prunes under the migration lock, so that no backup of the database is being taken meanwhile. */
 export async function pruneTargetBackups(config: ResolvedConfig, keep: number, reporter: Reporter): Promise<PruneResult> {
-  return withDatabaseTarget(config, reporter, (target) =>
-    withMigrationLock(target, lockOptionsFor(config, reporter, false), () =>
-      pruneBackups(config.backupDir, target, keep),
-    ),
-  );
+  return withDatabaseTarget(config, reporter, async (target) => {
+    // The lock is a session lock: through a transaction pooler it would stay on a server session other clients get.
+    const { client, pooler } = await connectChecked(target);
+    await client.end().catch(() => {});
+    refuseThroughTransactionPooler(pooler, 'dbkit backups --keep', 'it prunes under a session lock, so that no backup of the database is taken meanwhile');
+    return withMigrationLock(target, lockOptionsFor(config, reporter, false), () => pruneBackups(config.backupDir, target, keep));
+  });
 }
 
 export function registerBackups(program: Command): void {

@@ -17,7 +17,7 @@ import { checkPrivileges, connectStep, loadExpectations, withMigrationLock } fro
 import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
 import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { ALREADY_REVERTED, assertGuardable } from '../migrations/exactly-once.js';
-import { BACKUP_SESSION_HINT, refuseBackupThroughPooler } from '../core/pooler.js';
+import { BACKUP_SESSION_HINT, refuseBackupThroughPooler, type PoolerFacts } from '../core/pooler.js';
 import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
@@ -57,6 +57,8 @@ export interface RollbackReport {
   ok: boolean;
   database: { url: string; kind: DatabaseTarget['kind']; name: string };
   server: { version: string; versionNum: number };
+  /** What sits between dbkit and the server (direct, or a pooler and how it was told). */
+  connection: PoolerFacts;
   selection: RollbackSelection;
   /** Applied before the run, in the order they were applied. */
   appliedBefore: string[];
@@ -120,6 +122,7 @@ export async function rollbackMigrations(config: ResolvedConfig, options: Rollba
       ok: false,
       database: databaseFacts(target),
       server: { version: server.version, versionNum: server.versionNum },
+      connection: pooler,
       selection: options.selection,
       appliedBefore: [],
       toRevert: [],

@@ -14,6 +14,7 @@ import { createTestDatabase, query, testServers, type TestDatabase } from '../he
 import { poolerTestsAvailable, startPgBouncer, type PgBouncer, type PoolMode } from '../helpers/pgbouncer.ts';
 import type { ApplyReport } from '../../src/commands/apply.ts';
 import type { StatusReport } from '../../src/commands/status.ts';
+import type { RollbackReport } from '../../src/commands/rollback.ts';
 
 const external = testServers().find((s) => s.name === 'external');
 /** Defines the test only where it applies (not a skipped test elsewhere). */
@@ -149,6 +150,10 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
     expect(await trackingCounts(db.url)).toEqual({});
     // The others found it done (already-reverted), refused as the state moved (9) or found nothing left (0).
     for (const r of results) expect([0, 9], r.stderr + r.stdout.slice(-1500)).toContain(r.code);
+    // Those that ran through say what they went through.
+    const finished = results.filter((r) => r.code === 0);
+    expect(finished.length).toBeGreaterThan(0);
+    for (const r of finished) expect(parseJson<RollbackReport>(r).connection.path).toBe(mode === 'transaction' ? 'transaction-pooler' : 'session-pooler');
   });
 
   it('status says what sits in between', async () => {
@@ -190,6 +195,12 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
       const rehearse = await runCli(['rehearse', '--db', url, '--migrations-dir', folder.dir], { env: benv });
       expect(rehearse.code, rehearse.stderr).toBe(7);
       expect(rehearse.stderr).toContain('dbkit rehearse cannot run through PgBouncer in transaction mode');
+      // Pruning takes a session lock: refused too, and the backup is still there.
+      const prune = await runCli(['backups', '--keep', '1', '--db', url], { env: benv });
+      expect(prune.code, prune.stderr).toBe(7);
+      expect(prune.stderr).toContain('dbkit backups --keep cannot run through PgBouncer in transaction mode');
+      const listed = await runCli(['backups', '--json'], { env: benv });
+      expect(listed.stdout).toContain(id);
     } finally {
       rmSync(backupDir, { recursive: true, force: true });
     }
