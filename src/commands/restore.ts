@@ -21,7 +21,7 @@ import { withDatabase } from '../db/connect.js';
 import { quoteIdent, quoteLiteral, type ServerInfo } from '../db/catalog.js';
 import { readApplied } from '../migrations/tracking.js';
 import { connectStep, withMigrationLock } from '../migrations/session.js';
-import { refuseThroughTransactionPooler } from '../core/pooler.js';
+import { refuseInPlaceThroughPooler, refuseThroughTransactionPooler } from '../core/pooler.js';
 import { backupDatabaseName, loadRestorableManifest, type BackupManifest } from '../backup/manifest.js';
 import { findPgTool, type PgTool } from '../backup/pg-tools.js';
 import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
@@ -172,6 +172,7 @@ export async function restoreBackup(config: ResolvedConfig, options: RestoreOpti
     step = reporter.step('pre-flight');
     try {
       refuseThroughTransactionPooler(pooler, 'dbkit restore', 'it creates, fills, proves and swaps databases, which needs sessions of its own and no pooled connections left open on them');
+      if (options.inPlace) refuseInPlaceThroughPooler(pooler);
       prepared = await preflight(probe, server, config, target, manifest, options);
     } catch (error) {
       step.fail();

@@ -126,6 +126,18 @@ export function refuseThroughTransactionPooler(facts: PoolerFacts, what: string,
   throw new DbkitError('PREFLIGHT_FAILED', `${what} cannot run through ${describePooler(facts)}: ${why}`, { hint });
 }
 
+/**
+ * An in-place restore replaces the database, which needs every connection to it closed: a pooler
+ * in either mode keeps its own server connections to it open. A restore --into a new database works
+ * through a session pooler.
+ */
+export function refuseInPlaceThroughPooler(facts: PoolerFacts): void {
+  if (facts.path === 'direct') return;
+  throw new DbkitError('PREFLIGHT_FAILED', `dbkit restore --in-place cannot run through ${describePooler(facts)}: replacing the database needs every connection to it closed, and the pooler keeps its own server connections to it open`, {
+    hint: 'use the direct connection URL for an in-place restore (Supabase: db.<project-ref>.supabase.co); restore --into a new database works through a session pooler. Nothing was changed.',
+  });
+}
+
 /** Why each backup strategy cannot run through a pooler: said in the refusal. */
 const BACKUP_NEEDS = {
   template: 'the copy needs every connection to the database closed, and the pooler keeps its own server connections open',

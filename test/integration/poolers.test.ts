@@ -230,8 +230,15 @@ describe.skipIf(!available).each(CONFIGS)('dbkit through PgBouncer, pool_mode=$m
       expect(await query(db.url, `SELECT 1 FROM pg_namespace WHERE nspname = 'dbkit'`)).toHaveLength(0);
       const dump = await runCli(['apply', '--db', url, '--migrations-dir', folder.dir, '--backup-strategy', 'pg_dump', '--json'], { env: benv });
       expect(dump.code, dump.stderr).toBe(0);
-      expect(parseJson<ApplyReport>(dump).backup).toMatchObject({ strategy: 'pg_dump', verified: true });
+      const backup = parseJson<ApplyReport>(dump).backup!;
+      expect(backup).toMatchObject({ strategy: 'pg_dump', verified: true });
       expect(await counterCounts(db.url)).toEqual({ '001': 1, '002': 1, '003': 1 });
+      // Replacing the database needs its connections closed: refused before anything, data kept.
+      const inPlace = await runCli(['restore', backup.id, '--db', url, '--in-place', '--yes'], { env: { ...benv, DBKIT_BACKUP_STRATEGY: 'pg_dump' } });
+      expect(inPlace.code, inPlace.stderr).toBe(7);
+      expect(inPlace.stderr).toContain('dbkit restore --in-place cannot run through PgBouncer in session mode');
+      expect(await counterCounts(db.url)).toEqual({ '001': 1, '002': 1, '003': 1 });
+      expect(await query(db.url, `SELECT 1 FROM pg_database WHERE datname LIKE $1`, [`${db.name}%_`])).toHaveLength(0);
     } finally {
       rmSync(backupDir, { recursive: true, force: true });
     }
