@@ -6,29 +6,25 @@ import type { Command } from 'commander';
 import type pg from 'pg';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
-import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget } from '../embedded/target.js';
+import type { Reporter } from '../output/terminal.js';
 import { type DatabaseTarget, databaseFacts } from '../db/target.js';
 import { withReadOnly } from '../db/scoped.js';
 import { renderMigration, type LoadedMigration } from '../migrations/load.js';
 import { recordChecksumSql } from '../migrations/tracking.js';
-import { runMigrationSteps } from '../migrations/run.js';
-import { checkPrivileges, connectStep, loadExpectations, withMigrationLock } from '../migrations/session.js';
-import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type MigrationContext } from '../migrations/context.js';
+import { checkPrivileges } from '../migrations/session.js';
+import { assertRunnable, loadMigrationContext, readState, type DatabaseState, type MigrationContext } from '../migrations/context.js';
 import { describeHistory, TOOL_NAMES } from '../migrations/history.js';
-import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
 import { ALREADY_APPLIED, assertGuardable } from '../migrations/exactly-once.js';
 import { BACKUP_SESSION_HINT, refuseBackupThroughPooler, type PoolerFacts } from '../core/pooler.js';
-import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
+import { chooseBackupStrategy } from '../backup/take.js';
 import { backupNeeds } from '../backup/privileges.js';
-import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
-import { backupPlanNote, inStep } from '../pipeline/steps.js';
-import { lockOptionsFor } from '../migrations/lock-options.js';
-import { validationFailure, validationStep } from '../pipeline/validation-step.js';
+import type { BackupSummary } from '../pipeline/backup-step.js';
+import { backupPlanNote } from '../pipeline/steps.js';
+import { runMigrationPipeline } from '../pipeline/migration-pipeline.js';
 import type { CheckResult } from '../core/validation.js';
 import { formatDuration } from '../core/duration.js';
 import { runtimeFor, settingOption } from '../runtime.js';
-import { errorDocument, type ErrorDocument } from '../output/errors.js';
+import type { ErrorDocument } from '../output/errors.js';
 import { lintBeforeApply } from '../lint/run.js';
 import type { LintFinding } from '../lint/model.js';
 import { rehearseOn, type RehearseReport } from '../rehearse/rehearse.js';
@@ -82,167 +78,121 @@ export interface ApplyReport {
 }
 
 export async function applyMigrations(config: ResolvedConfig, options: ApplyOptions, reporter: Reporter): Promise<ApplyReport> {
-  const started = performance.now();
-  return withDatabaseTarget(config, reporter, async (target) => {
-    const rehearsal = options.rehearse && !options.dryRun ? await rehearseOn(config, target, { from: 'auto', traffic: false, onTarget: false, thresholds: config.rehearseFailOn }, reporter) : null;
-    const { client: probe, server, pooler } = await connectStep(target, reporter);
-    let step: Step;
-    const report: ApplyReport = {
-      command: 'apply',
-      ok: false,
-      dryRun: options.dryRun,
-      database: databaseFacts(target),
-      server: { version: server.version, versionNum: server.versionNum },
-      connection: pooler,
-      applied: [],
-      pending: [],
-      adoptedChecksums: [],
-      history: null,
-      adopted: [],
-      backup: null,
-      backupSkipped: !options.backup,
-      migrations: [],
-      validation: [],
-      lint: [],
-      rehearsal,
-      error: null,
-      durationMs: 0,
-    };
-    if (rehearsal && !rehearsal.ok) {
-      await probe.end().catch(() => {});
-      report.error = rehearsal.error;
-      report.durationMs = performance.now() - started;
-      return report;
-    }
-    let context: MigrationContext;
-    let backupPlan: BackupPlan | null;
-    try {
-      ({ context, backupPlan } = await inStep(
-        reporter,
-        'pre-flight',
-        async () => {
-          const loaded = await loadMigrationContext(config);
-          const plan = options.backup && !options.dryRun ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
-          if (plan) refuseBackupThroughPooler(pooler, plan.strategy, 'a backup', BACKUP_SESSION_HINT);
-          await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backupNeeds: plan ? backupNeeds(plan) : [], purpose: 'dbkit apply', onlyIfPending: loaded.migrations });
-          // After the privilege check: linting reads what is pending from dbkit's tracking.
-          report.lint = await lintBeforeApply(probe, loaded, config, server.versionNum, reporter);
-          return { context: loaded, backupPlan: plan };
-        },
-        (r) => `${r.context.migrations.length} migrations loadable${r.context.folder.format === 'supabase' ? ' (a Supabase CLI folder)' : ''}${backupPlanNote(r.backupPlan)}`,
-      ));
-      reportFolderNotes(context, reporter);
-    } catch (error) {
-      await probe.end().catch(() => {});
-      throw error;
-    }
-    const migrations = context.migrations;
-    if (options.dryRun) {
-      try {
-        return await dryRun(probe, context, report, reporter, config, started);
-      } finally {
-        await probe.end().catch(() => {});
-      }
-    }
-    if (!options.backup) reporter.warn('--no-backup: applying WITHOUT a backup. If a migration damages data there is nothing to restore from.');
-
-    const lockOptions = { ...lockOptionsFor(config, reporter, backupPlan?.strategy === 'template'), pooler };
-    step = reporter.step('lock');
-    return withMigrationLock(
-      target,
-      lockOptions,
-      async (session) => {
-        step.done();
-        step = reporter.step('plan');
-        let state = await readState(session.client, context);
-        let plan = state.plan;
+  let rehearsal: RehearseReport | null = null;
+  return runMigrationPipeline<ApplyReport>(
+    config,
+    {
+      direction: 'up',
+      reason: 'apply',
+      backup: options.backup,
+      keepProbe: true,
+      beforeConnect: async (target) => {
+        if (options.rehearse && !options.dryRun) rehearsal = await rehearseOn(config, target, { from: 'auto', traffic: false, onTarget: false, thresholds: config.rehearseFailOn }, reporter);
+      },
+      report: ({ target, server, pooler }) => ({
+        command: 'apply',
+        ok: false,
+        dryRun: options.dryRun,
+        database: databaseFacts(target),
+        server: { version: server.version, versionNum: server.versionNum },
+        connection: pooler,
+        applied: [],
+        pending: [],
+        adoptedChecksums: [],
+        history: null,
+        adopted: [],
+        backup: null,
+        backupSkipped: !options.backup,
+        migrations: [],
+        validation: [],
+        lint: [],
+        rehearsal,
+        error: null,
+        durationMs: 0,
+      }),
+      stopAfterConnect: (report) => {
+        if (!report.rehearsal || report.rehearsal.ok) return false;
+        report.error = report.rehearsal.error;
+        return true;
+      },
+      preflight: async ({ probe, server, pooler }, report) => {
+        const context = await loadMigrationContext(config);
+        const backupPlan = options.backup && !options.dryRun ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
+        if (backupPlan) refuseBackupThroughPooler(pooler, backupPlan.strategy, 'a backup', BACKUP_SESSION_HINT);
+        await checkPrivileges(probe, server, { access: options.dryRun ? 'read' : 'write', backupNeeds: backupPlan ? backupNeeds(backupPlan) : [], purpose: 'dbkit apply', onlyIfPending: context.migrations });
+        // After the privilege check: linting reads what is pending from dbkit's tracking.
+        report.lint = await lintBeforeApply(probe, context, config, server.versionNum, reporter);
+        return { context, backupPlan };
+      },
+      preflightDetail: (r) => `${r.context.migrations.length} migrations loadable${r.context.folder.format === 'supabase' ? ' (a Supabase CLI folder)' : ''}${backupPlanNote(r.backupPlan)}`,
+      beforeLock: async ({ probe }, { context }, report) => {
+        reportFolderNotes(context, reporter);
+        if (!options.dryRun) return false;
+        await dryRun(probe, context, report, reporter, config);
+        return true;
+      },
+      noBackupWarning: '--no-backup: applying WITHOUT a backup. If a migration damages data there is nothing to restore from.',
+      plan: async (session, { context, backupPlan }, report, { pooler }) => {
+        const step = reporter.step('plan');
+        const state = await readState(session.client, context);
         try {
           assertRunnable(state, config);
-          assertGuardable(migrations, plan.pending.map((m) => m.name), pooler, 'dbkit apply');
+          assertGuardable(context.migrations, state.plan.pending.map((m) => m.name), pooler, 'dbkit apply');
         } catch (error) {
           step.fail();
           throw error;
         }
-        report.applied = plan.applied;
-        report.pending = plan.pending.map((m) => m.name);
-        report.adoptedChecksums = plan.unrecorded;
-        report.history = state.history ? describeHistory(state.history.source) : null;
-        const adopting = plan.adopt.length > 0 ? `, ${plan.adopt.length} to adopt from ${report.history}` : '';
-        step.done(plan.pending.length === 0 ? `nothing pending${adopting}` : `${plan.pending.length} pending, ${plan.applied.length} applied${adopting}, no drift`);
+        step.done(planDetail(state, report));
+        const plan = state.plan;
         for (const m of plan.pending) reporter.info(`    ${m.name}`);
         if (plan.unrecorded.length > 0) reporter.warn(`${plan.unrecorded.length} applied migration(s) have no recorded checksum (applied without dbkit); recording the current files' checksums.`);
         for (const p of state.partial) reporter.warn(`${p.name} failed part-way outside a transaction on ${p.failedAt} (${p.stepsCommitted} of ${p.stepsTotal} steps committed); it is ${p.direction === 'up' ? 'pending and runs again now' : 'still applied'}.`);
-
-        if (plan.pending.length > 0 && backupPlan) {
-          const { manifest } = await backupInSession(session, { config, target, server, plan: backupPlan, reason: 'apply', migrations: plan.applied }, reporter);
-          report.backup = backupSummary(manifest);
-          if (backupPlan.strategy === 'template') {
-            // The lock was let go while the database was copied: make sure nobody applied meanwhile.
-            state = await readState(session.client, context);
-            plan = state.plan;
-            if (plan.pending.map((m) => m.name).join() !== report.pending.join()) {
-              throw new DbkitError('LOCK_BUSY', 'the migration state changed while the backup was taken (another tool applied migrations)', { hint: 'nothing was applied; re-run dbkit apply' });
-            }
-          }
-        }
-
-        if (plan.adopt.length > 0) {
-          step = reporter.step('adopt');
-          report.adopted = await adoptStep(session.client, context, state);
-          step.done(`recorded ${report.adopted.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} (${report.history}) as applied`);
-        }
-        await recordUnrecorded(session.client, migrations, plan.unrecorded);
-        const steps = new Map<string, ReturnType<Reporter['step']>>();
-        const backupId = report.backup?.id ?? null;
-        const outcomes = await runMigrationSteps({
-          client: session.client,
-          migrationsDir: config.migrationsDir,
-          migrations,
-          names: plan.pending.map((m) => m.name),
-          direction: 'up',
-          lockTimeoutMs: config.lockTimeoutMs,
-          lockWaitMs: config.lockWaitMs,
-          statementTimeoutMs: config.statementTimeoutMs,
-          hooks: stepHooks(context, state, config, pooler),
-          backupId,
-          onStart: (name) => steps.set(name, reporter.step(name)),
-          onFinish: (outcome) => {
-            const step = steps.get(outcome.name) ?? reporter.step(outcome.name);
-            if (outcome.status === 'failed') step.fail(failureLabel(outcome));
-            else if (outcome.status === 'already-applied') step.skip(ALREADY_APPLIED);
-            else step.done();
-          },
-        });
-        for (const outcome of outcomes) {
-          if (outcome.status === 'failed' && outcome.error) {
-            const unrecorded = await recordPartialFailure(session.client, outcome, backupId);
-            if (unrecorded) reporter.warn(unrecorded);
-            report.error = errorDocument(outcome.error);
-            report.migrations.push({ name: outcome.name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
-          } else {
-            report.migrations.push({ name: outcome.name, status: outcome.status === 'already-applied' ? 'already-applied' : 'applied', durationMs: outcome.durationMs });
-          }
-        }
-        for (const migration of plan.pending.slice(outcomes.length)) {
-          report.migrations.push({ name: migration.name, status: 'skipped', durationMs: null });
-          reporter.step(migration.name).skip('skipped: an earlier migration failed');
-        }
-
-        const applied = [...plan.applied, ...outcomes.filter((o) => o.status === 'applied' || o.status === 'already-applied').map((o) => o.name)];
-        report.applied = applied;
-        const expectations = await loadExpectations(config.migrationsDir);
-        const targets = applied.map((migration) => ({ migration, when: 'applied' as const }));
-        report.validation = await validationStep(session.client, expectations, targets, reporter, { label: 'validation', always: true, noneDetail: 'no expectations declared' });
-        if (!report.error && report.validation.some((c) => !c.ok)) {
-          report.error = validationFailure(report.validation, '', report.backup ? `the migrations are applied; inspect, then roll back (dbkit rollback) or restore ${report.backup.id}` : 'inspect the database');
-        }
-        report.ok = report.error === null;
-        report.durationMs = performance.now() - started;
-        return report;
+        return {
+          state,
+          names: report.pending,
+          backup: plan.pending.length > 0,
+          backupMigrations: plan.applied,
+          afterBackup:
+            backupPlan?.strategy === 'template'
+              ? async () => {
+                  // The lock was let go while the database was copied: make sure nobody applied meanwhile.
+                  const again = await readState(session.client, context);
+                  if (again.plan.pending.map((m) => m.name).join() !== report.pending.join()) {
+                    throw new DbkitError('LOCK_BUSY', 'the migration state changed while the backup was taken (another tool applied migrations)', { hint: 'nothing was applied; re-run dbkit apply' });
+                  }
+                  report.applied = again.plan.applied;
+                  return again;
+                }
+              : undefined,
+        };
       },
-      probe,
-    );
-  });
+      adoptedDetail: (state, report) => `recorded ${report.adopted.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} (${report.history}) as applied`,
+      beforeRun: (session, state, { context }) => recordUnrecorded(session.client, context.migrations, state.plan.unrecorded),
+      validationTargets: async (_session, outcomes, report) => {
+        report.applied = [...report.applied, ...outcomes.filter((o) => o.status === 'applied' || o.status === 'already-applied').map((o) => o.name)];
+        return report.applied.map((migration) => ({ migration, when: 'applied' as const }));
+      },
+      validation: {
+        label: 'validation',
+        always: true,
+        noneDetail: 'no expectations declared',
+        where: '',
+        hint: (backup) => (backup ? `the migrations are applied; inspect, then roll back (dbkit rollback) or restore ${backup.id}` : 'inspect the database'),
+      },
+    },
+    reporter,
+  );
+}
+
+/** The plan step's line; also fills the report's view of the plan. */
+function planDetail(state: DatabaseState, report: ApplyReport): string {
+  const plan = state.plan;
+  report.applied = plan.applied;
+  report.pending = plan.pending.map((m) => m.name);
+  report.adoptedChecksums = plan.unrecorded;
+  report.history = state.history ? describeHistory(state.history.source) : null;
+  const adopting = plan.adopt.length > 0 ? `, ${plan.adopt.length} to adopt from ${report.history}` : '';
+  return plan.pending.length === 0 ? `nothing pending${adopting}` : `${plan.pending.length} pending, ${plan.applied.length} applied${adopting}, no drift`;
 }
 
 async function recordUnrecorded(client: pg.ClientBase, migrations: readonly LoadedMigration[], names: readonly string[]): Promise<void> {
@@ -260,7 +210,7 @@ function reportFolderNotes(context: MigrationContext, reporter: Reporter): void 
   }
 }
 
-async function dryRun(client: pg.Client, context: MigrationContext, report: ApplyReport, reporter: Reporter, config: ResolvedConfig, started: number): Promise<ApplyReport> {
+async function dryRun(client: pg.Client, context: MigrationContext, report: ApplyReport, reporter: Reporter, config: ResolvedConfig): Promise<void> {
   // Everything here runs in a READ ONLY transaction: not even dbkit's own bookkeeping is created.
   await withReadOnly(client, async (ro) => {
     const state = await readState(ro, context);
@@ -280,9 +230,6 @@ async function dryRun(client: pg.Client, context: MigrationContext, report: Appl
     }
   });
   reporter.info(report.pending.length === 0 ? 'Dry run: nothing pending.' : `Dry run: ${report.pending.length} migration(s) would be applied; nothing was changed.`);
-  report.ok = true;
-  report.durationMs = performance.now() - started;
-  return report;
 }
 
 export function renderApplySummary(report: ApplyReport, reporter: Reporter): void {

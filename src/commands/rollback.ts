@@ -7,30 +7,26 @@
 import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import { DbkitError } from '../errors.js';
-import type { Reporter, Step } from '../output/terminal.js';
-import { withDatabaseTarget } from '../embedded/target.js';
-import { type DatabaseTarget, databaseFacts } from '../db/target.js';
-import { describeTarget } from '../db/target.js';
+import type { Reporter } from '../output/terminal.js';
+import { type DatabaseTarget, databaseFacts, describeTarget } from '../db/target.js';
 import type { Drift } from '../migrations/plan.js';
-import { runMigrationStep } from '../migrations/run.js';
-import { checkPrivileges, connectStep, loadExpectations, withMigrationLock } from '../migrations/session.js';
-import { adoptStep, assertRunnable, loadMigrationContext, readState, stepHooks, type DatabaseState, type MigrationContext } from '../migrations/context.js';
-import { failureLabel, recordPartialFailure } from '../migrations/partial.js';
-import { ALREADY_REVERTED, assertGuardable } from '../migrations/exactly-once.js';
+import { checkPrivileges } from '../migrations/session.js';
+import { assertRunnable, loadMigrationContext, readState, type DatabaseState, type MigrationContext } from '../migrations/context.js';
+import { assertGuardable } from '../migrations/exactly-once.js';
 import { BACKUP_SESSION_HINT, refuseBackupThroughPooler, type PoolerFacts } from '../core/pooler.js';
 import { TOOL_NAMES } from '../migrations/history.js';
 import { assertRevertible, describeSelection, parseRollbackSelection, planRollback, type BackupRef, type RollbackSelection } from '../migrations/rollback-plan.js';
 import { listManifests } from '../backup/manifest.js';
-import { chooseBackupStrategy, type BackupPlan } from '../backup/take.js';
+import { chooseBackupStrategy } from '../backup/take.js';
 import { backupNeeds } from '../backup/privileges.js';
 import type { CheckResult } from '../core/validation.js';
 import { formatDuration } from '../core/duration.js';
 import { confirm } from '../output/confirm.js';
-import { errorDocument, type ErrorDocument } from '../output/errors.js';
+import type { ErrorDocument } from '../output/errors.js';
 import { runtimeFor, settingOption } from '../runtime.js';
-import { backupInSession, backupSummary, type BackupSummary } from '../pipeline/backup-step.js';
-import { backupPlanNote, inStep } from '../pipeline/steps.js';
-import { lockOptionsFor } from '../migrations/lock-options.js';
+import type { BackupSummary } from '../pipeline/backup-step.js';
+import { backupPlanNote } from '../pipeline/steps.js';
+import { runMigrationPipeline } from '../pipeline/migration-pipeline.js';
 import { validationFailure, validationStep } from '../pipeline/validation-step.js';
 
 export interface RollbackOptions {
@@ -113,142 +109,95 @@ export function confirmationQuestion(target: DatabaseTarget, toRevert: readonly 
 }
 
 export async function rollbackMigrations(config: ResolvedConfig, options: RollbackOptions, reporter: Reporter): Promise<RollbackReport> {
-  const started = performance.now();
-  return withDatabaseTarget(config, reporter, async (target) => {
-    const { client: probe, server, pooler } = await connectStep(target, reporter);
-    let step: Step;
-    const report: RollbackReport = {
-      command: 'rollback',
-      ok: false,
-      database: databaseFacts(target),
-      server: { version: server.version, versionNum: server.versionNum },
-      connection: pooler,
-      selection: options.selection,
-      appliedBefore: [],
-      toRevert: [],
-      applied: [],
-      drift: [],
-      adopted: [],
-      backup: null,
-      backupSkipped: !options.backup,
-      migrations: [],
-      validation: [],
-      error: null,
-      durationMs: 0,
-    };
-    let context: MigrationContext;
-    let backupPlan: BackupPlan | null;
-    try {
-      ({ context, backupPlan } = await inStep(
-        reporter,
-        'pre-flight',
-        async () => {
-          const loaded = await loadMigrationContext(config);
-          await checkPrivileges(probe, server, { access: 'read', backupNeeds: [], purpose: 'dbkit rollback' });
-          const state = await readState(probe, loaded);
-          checkRunnable(state, config, options.force);
-          const rollback = revertPlan(state, loaded, options.selection, await backupsOf(config, target));
-          report.selection = rollback.selection;
-          report.appliedBefore = rollback.applied;
-          report.toRevert = rollback.toRevert;
-          report.applied = rollback.applied;
-          report.drift = state.plan.drift;
-          const plan = options.backup && rollback.toRevert.length > 0 ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
-          if (plan) refuseBackupThroughPooler(pooler, plan.strategy, 'a backup', BACKUP_SESSION_HINT);
-          assertGuardable(loaded.migrations, rollback.toRevert, pooler, 'dbkit rollback');
-          if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backupNeeds: plan ? backupNeeds(plan) : [], purpose: 'dbkit rollback' });
-          return { context: loaded, backupPlan: plan };
-        },
-        (r) => `${report.appliedBefore.length} applied; reverting ${describeSelection(report.selection)}: ${report.toRevert.length}${backupPlanNote(r.backupPlan)}`,
-      ));
-    } finally {
-      await probe.end().catch(() => {});
-    }
-    for (const name of report.toRevert) reporter.info(`    ${name}`);
-    if (report.drift.length > 0) reporter.warn(`--force: reverting although ${report.drift.map((d) => d.message).join('; ')}`);
-    if (report.toRevert.length === 0) {
-      report.ok = true;
-      report.durationMs = performance.now() - started;
-      return report;
-    }
-    if (!options.backup) reporter.warn('--no-backup: rolling back WITHOUT a backup. If a down damages data there is nothing to restore from.');
-    await confirm(confirmationQuestion(target, report.toRevert, options.backup), { yes: options.yes });
-
-    const lockOptions = { ...lockOptionsFor(config, reporter, backupPlan?.strategy === 'template'), pooler };
-    step = reporter.step('lock');
-    return withMigrationLock(target, lockOptions, async (session) => {
-      step.done();
-      // What was shown (and confirmed) must still be what will happen.
-      const assertUnchanged = async (when: string): Promise<DatabaseState> => {
-        const state = await readState(session.client, context);
+  return runMigrationPipeline<RollbackReport>(
+    config,
+    {
+      direction: 'down',
+      reason: 'rollback',
+      backup: options.backup,
+      keepProbe: false,
+      report: ({ target, server, pooler }) => ({
+        command: 'rollback',
+        ok: false,
+        database: databaseFacts(target),
+        server: { version: server.version, versionNum: server.versionNum },
+        connection: pooler,
+        selection: options.selection,
+        appliedBefore: [],
+        toRevert: [],
+        applied: [],
+        drift: [],
+        adopted: [],
+        backup: null,
+        backupSkipped: !options.backup,
+        migrations: [],
+        validation: [],
+        error: null,
+        durationMs: 0,
+      }),
+      preflight: async ({ probe, server, pooler, target }, report) => {
+        const context = await loadMigrationContext(config);
+        await checkPrivileges(probe, server, { access: 'read', backupNeeds: [], purpose: 'dbkit rollback' });
+        const state = await readState(probe, context);
         checkRunnable(state, config, options.force);
-        if (revertPlan(state, context, options.selection, await backupsOf(config, target)).toRevert.join() !== report.toRevert.join()) {
-          throw new DbkitError('LOCK_BUSY', `the applied migrations changed ${when} (another dbkit or migration tool ran meanwhile)`, { hint: 'nothing was rolled back; run dbkit status, then re-run dbkit rollback' });
-        }
-        return state;
-      };
-      let state = await assertUnchanged('since the plan was made');
-      if (backupPlan) {
-        const { manifest } = await backupInSession(session, { config, target, server, plan: backupPlan, reason: 'rollback', migrations: report.appliedBefore }, reporter);
-        report.backup = backupSummary(manifest);
-        state = await assertUnchanged('while the backup was taken');
-      }
-      if (state.plan.adopt.length > 0) {
-        step = reporter.step('adopt');
-        report.adopted = await adoptStep(session.client, context, state);
-        step.done(`recorded ${state.plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} as applied, so that their downs can run`);
-      }
-      const hooks = stepHooks(context, state, config, pooler);
-      const migrations = context.migrations;
-      const expectations = await loadExpectations(config.migrationsDir);
-      let stopped = false;
-      for (const name of report.toRevert) {
-        if (stopped) {
-          report.migrations.push({ name, status: 'skipped', durationMs: null });
-          reporter.step(`revert ${name}`).skip('skipped: stopped at an earlier migration');
-          continue;
-        }
-        step = reporter.step(`revert ${name}`);
-        const backupId = report.backup?.id ?? null;
-        const outcome = await runMigrationStep({ client: session.client, migrationsDir: config.migrationsDir, migrations, name, direction: 'down', lockTimeoutMs: config.lockTimeoutMs, lockWaitMs: config.lockWaitMs, statementTimeoutMs: config.statementTimeoutMs, hooks, backupId });
-        if (outcome.status === 'failed' && outcome.error) {
-          stopped = true;
-          const unrecorded = await recordPartialFailure(session.client, outcome, backupId);
-          if (unrecorded) reporter.warn(unrecorded);
-          report.error = errorDocument(outcome.error);
-          report.migrations.push({ name, status: 'failed', durationMs: outcome.durationMs, error: report.error });
-          step.fail(outcome.transactional ? 'failed, rolled back: the database is exactly as it was before this down' : failureLabel(outcome));
-          continue;
-        }
-        if (outcome.status === 'already-reverted') {
-          report.migrations.push({ name, status: 'already-reverted', durationMs: outcome.durationMs });
-          step.skip(ALREADY_REVERTED);
-          continue;
-        }
-        report.migrations.push({ name, status: 'reverted', durationMs: outcome.durationMs });
-        step.done();
+        const rollback = revertPlan(state, context, options.selection, await backupsOf(config, target));
+        report.selection = rollback.selection;
+        report.appliedBefore = rollback.applied;
+        report.toRevert = rollback.toRevert;
+        report.applied = rollback.applied;
+        report.drift = state.plan.drift;
+        const backupPlan = options.backup && rollback.toRevert.length > 0 ? chooseBackupStrategy(config.backupStrategy, server, config.pgBinDir) : null;
+        if (backupPlan) refuseBackupThroughPooler(pooler, backupPlan.strategy, 'a backup', BACKUP_SESSION_HINT);
+        assertGuardable(context.migrations, rollback.toRevert, pooler, 'dbkit rollback');
+        if (rollback.toRevert.length > 0) await checkPrivileges(probe, server, { access: 'write', backupNeeds: backupPlan ? backupNeeds(backupPlan) : [], purpose: 'dbkit rollback' });
+        return { context, backupPlan };
+      },
+      preflightDetail: (r, report) => `${report.appliedBefore.length} applied; reverting ${describeSelection(report.selection)}: ${report.toRevert.length}${backupPlanNote(r.backupPlan)}`,
+      beforeLock: async (_connected, _preflight, report) => {
+        for (const name of report.toRevert) reporter.info(`    ${name}`);
+        if (report.drift.length > 0) reporter.warn(`--force: reverting although ${report.drift.map((d) => d.message).join('; ')}`);
+        return report.toRevert.length === 0;
+      },
+      noBackupWarning: '--no-backup: rolling back WITHOUT a backup. If a down damages data there is nothing to restore from.',
+      confirm: async ({ target }, report) => confirm(confirmationQuestion(target, report.toRevert, options.backup), { yes: options.yes }),
+      plan: async (session, { context }, report, { target }) => {
+        // What was shown (and confirmed) must still be what will happen.
+        const assertUnchanged = async (when: string): Promise<DatabaseState> => {
+          const state = await readState(session.client, context);
+          checkRunnable(state, config, options.force);
+          if (revertPlan(state, context, options.selection, await backupsOf(config, target)).toRevert.join() !== report.toRevert.join()) {
+            throw new DbkitError('LOCK_BUSY', `the applied migrations changed ${when} (another dbkit or migration tool ran meanwhile)`, { hint: 'nothing was rolled back; run dbkit status, then re-run dbkit rollback' });
+          }
+          return state;
+        };
+        const state = await assertUnchanged('since the plan was made');
+        return { state, names: report.toRevert, backup: true, backupMigrations: report.appliedBefore, afterBackup: () => assertUnchanged('while the backup was taken') };
+      },
+      adoptedDetail: (state) => `recorded ${state.plan.adopt.length} migration(s) applied by ${state.history ? TOOL_NAMES[state.history.source.kind] : ''} as applied, so that their downs can run`,
+      afterEach: async (session, name, report, expectations) => {
         const checks = await validationStep(session.client, expectations, [{ migration: name, when: 'reverted' }], reporter);
         report.validation.push(...checks);
-        if (checks.some((c) => !c.ok)) {
-          stopped = true;
-          report.error = validationError(checks, `after reverting ${name}; stopped there`, report.backup);
-        }
-      }
-      report.applied = (await readState(session.client, context)).plan.applied;
-      const known = new Set(migrations.map((m) => m.name));
-      const remaining = report.applied.filter((n) => known.has(n)).map((migration) => ({ migration, when: 'applied' as const }));
-      const checks = await validationStep(session.client, expectations, remaining, reporter, { label: 'validation of what stays applied' });
-      report.validation.push(...checks);
-      if (!report.error && checks.some((c) => !c.ok)) report.error = validationError(checks, 'for the migrations that stay applied', report.backup);
-      report.ok = report.error === null;
-      report.durationMs = performance.now() - started;
-      return report;
-    });
-  });
+        if (!checks.some((c) => !c.ok)) return false;
+        report.error = validationError(checks, `after reverting ${name}; stopped there`, report.backup);
+        return true;
+      },
+      validationTargets: async (session, _outcomes, report, { context }) => {
+        report.applied = (await readState(session.client, context)).plan.applied;
+        const known = new Set(context.migrations.map((m) => m.name));
+        return report.applied.filter((n) => known.has(n)).map((migration) => ({ migration, when: 'applied' as const }));
+      },
+      validation: { label: 'validation of what stays applied', where: 'for the migrations that stay applied', hint: validationHintFor },
+    },
+    reporter,
+  );
 }
 
 function validationError(checks: CheckResult[], where: string, backup: BackupSummary | null): ErrorDocument {
-  return validationFailure(checks, where, backup ? `inspect the database (dbkit status); dbkit restore ${backup.id} returns to the state before the rollback` : 'inspect the database (dbkit status)');
+  return validationFailure(checks, where, validationHintFor(backup));
+}
+
+function validationHintFor(backup: BackupSummary | null): string {
+  return backup ? `inspect the database (dbkit status); dbkit restore ${backup.id} returns to the state before the rollback` : 'inspect the database (dbkit status)';
 }
 
 export function renderRollbackSummary(report: RollbackReport, reporter: Reporter): void {
