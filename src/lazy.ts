@@ -52,17 +52,25 @@ type MigrationBuilderClass = typeof import('node-pg-migrate').MigrationBuilder;
 /** Where `npm run build` bundles node-pg-migrate's MigrationBuilder into one file (dist/vendor/). */
 const VENDORED_BUILDER = new URL('../vendor/migration-builder.js', import.meta.url).href;
 
+let builderClass: Promise<MigrationBuilderClass> | null = null;
+
 /**
  * node-pg-migrate's MigrationBuilder, which renders a migration to SQL without running it. The
  * package's main entry also loads the runner, glob and jiti-as-ESM, and its per-operation build is
  * 125 modules: about 70 ms either way, against 5 ms for the one-file bundle the build makes. Run
  * from the TypeScript sources (tests, scripts), there is no bundle: the package's entry is used.
  */
-export async function loadMigrationBuilder(): Promise<MigrationBuilderClass> {
-  try {
-    return ((await import(VENDORED_BUILDER)) as { MigrationBuilder: MigrationBuilderClass }).MigrationBuilder;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    return (await loadNodePgMigrate()).MigrationBuilder;
-  }
+export function loadMigrationBuilder(): Promise<MigrationBuilderClass> {
+  // Once: every render asks for it, and each import() goes through module resolution again
+  // (from the sources, a failed lookup of the bundle first).
+  builderClass ??= (async () => {
+    try {
+      return ((await import(VENDORED_BUILDER)) as { MigrationBuilder: MigrationBuilderClass }).MigrationBuilder;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      return (await loadNodePgMigrate()).MigrationBuilder;
+    }
+  })();
+  builderClass.catch(() => (builderClass = null));
+  return builderClass;
 }

@@ -14,7 +14,7 @@ import type { Reporter } from '../output/terminal.js';
 import type pg from 'pg';
 import { readState, type MigrationContext } from '../migrations/context.js';
 import { assumeInTransaction, impliedExclusions, lintText, toFindings, type LintFinding, type LintSettings, type MigrationLint } from './model.js';
-import { findSquawk, runSquawk, type SquawkBinary } from './squawk.js';
+import { findSquawk, runSquawkMany, type SquawkBinary } from './squawk.js';
 
 export function lintSettingsOf(config: ResolvedConfig, serverVersionNum: number | null): LintSettings {
   const pgVersion = config.lintPgVersion ?? (serverVersionNum ? String(Math.floor(serverVersionNum / 10_000)) : null);
@@ -26,14 +26,24 @@ export function shownPath(cwd: string, file: string): string {
 }
 
 export async function lintOne(binary: SquawkBinary, migration: MigrationSql, settings: LintSettings, shownFile: string): Promise<MigrationLint> {
-  const inTransaction = assumeInTransaction(migration, settings.assumeTransaction);
-  const { text, startLines } = lintText(migration, inTransaction);
-  const violations = migration.statements.length === 0 ? [] : await runSquawk(binary, { sql: text, filename: shownFile, pgVersion: settings.pgVersion, assumeInTransaction: false, exclude: settings.exclude });
-  const unlinted = migration.statements.filter((s) => {
-    const tree = statementTree(s.sql);
-    return tree !== null && 'DoStmt' in tree;
-  }).length;
-  return { migration: migration.name, file: shownFile, statements: migration.statements.length, unlinted, findings: toFindings(migration, shownFile, startLines, violations) };
+  return (await lintAll(binary, [{ sql: migration, shown: shownFile }], settings))[0]!;
+}
+
+/** Lints migrations with one squawk process for all of them (squawk's start is most of its cost). */
+async function lintAll(binary: SquawkBinary, migrations: readonly { sql: MigrationSql; shown: string }[], settings: LintSettings): Promise<MigrationLint[]> {
+  const texts = migrations.map(({ sql }) => lintText(sql, assumeInTransaction(sql, settings.assumeTransaction)));
+  const linted = migrations.flatMap(({ sql, shown }, i) => (sql.statements.length === 0 ? [] : [{ sql: texts[i]!.text, filename: shown, at: i }]));
+  const violations = await runSquawkMany(binary, linted, { pgVersion: settings.pgVersion, assumeInTransaction: false, exclude: settings.exclude });
+  const byMigration = new Map(linted.map((t, j) => [t.at, violations[j]!]));
+  return migrations.map(({ sql: migration, shown }, i) => {
+    // A DO block has the keyword DO in it: statements without the word are not parsed again.
+    const unlinted = migration.statements.filter((s) => {
+      if (!/\bdo\b/i.test(s.sql)) return false;
+      const tree = statementTree(s.sql);
+      return tree !== null && 'DoStmt' in tree;
+    }).length;
+    return { migration: migration.name, file: shown, statements: migration.statements.length, unlinted, findings: toFindings(migration, shown, texts[i]!.startLines, byMigration.get(i) ?? []) };
+  });
 }
 
 export interface LintRun {
@@ -62,8 +72,7 @@ export async function lintMigrations(migrations: readonly LoadedMigration[], con
     }
     rendered.push({ sql, shown });
   }
-  // One squawk process per migration, all at once: each is a short process start, not CPU work.
-  run.migrations = await Promise.all(rendered.map(({ sql, shown }) => lintOne(squawk, sql, settings, shown)));
+  run.migrations = await lintAll(squawk, rendered, settings);
   return run;
 }
 

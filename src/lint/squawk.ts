@@ -6,8 +6,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { devNull } from 'node:os';
+import { devNull, tmpdir } from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { DbkitError } from '../errors.js';
 
@@ -89,13 +91,50 @@ export interface SquawkRun {
   exclude: readonly string[];
 }
 
-/** Lints one SQL text; returns squawk's violations (squawk exits 1 when it finds any). */
-export async function runSquawk(binary: SquawkBinary, run: SquawkRun): Promise<SquawkViolation[]> {
-  const args = ['--reporter', 'json', '--stdin-filepath', run.filename, run.assumeInTransaction ? '--assume-in-transaction' : '--no-assume-in-transaction'];
+type SquawkSettings = Omit<SquawkRun, 'sql' | 'filename'>;
+
+function settingArgs(run: SquawkSettings): string[] {
   // dbkit's own config decides; a stray .squawk.toml in the project must not change the findings.
-  args.push('--config', devNull);
+  const args = [run.assumeInTransaction ? '--assume-in-transaction' : '--no-assume-in-transaction', '--config', devNull];
   if (run.pgVersion) args.push('--pg-version', run.pgVersion);
   if (run.exclude.length > 0) args.push(`--exclude=${run.exclude.join(',')}`);
+  return args;
+}
+
+/** Lints one SQL text; returns squawk's violations (squawk exits 1 when it finds any). */
+export async function runSquawk(binary: SquawkBinary, run: SquawkRun): Promise<SquawkViolation[]> {
+  return squawkReport(binary, ['--reporter', 'json', '--stdin-filepath', run.filename, ...settingArgs(run)], run.sql, run.filename);
+}
+
+/** squawk reads its path arguments as glob patterns: a temp dir with pattern characters is not used. */
+const PLAIN_PATH = /^[\w./\\:~ -]+$/;
+
+/**
+ * Lints several SQL texts with one squawk process (one process start instead of one per text):
+ * each is written 0600 into a private temporary directory that is removed afterwards. Returns
+ * each text's violations, in the order given; same settings and findings as runSquawk per text.
+ */
+export async function runSquawkMany(binary: SquawkBinary, texts: readonly { sql: string; filename: string }[], settings: SquawkSettings): Promise<SquawkViolation[][]> {
+  if (texts.length <= 1 || !PLAIN_PATH.test(tmpdir())) return Promise.all(texts.map((t) => runSquawk(binary, { ...settings, ...t })));
+  const dir = await mkdtemp(path.join(tmpdir(), 'dbkit-lint-'));
+  try {
+    const files = texts.map((_, i) => path.join(dir, `${i}.sql`));
+    await Promise.all(texts.map((t, i) => writeFile(files[i]!, t.sql, { mode: 0o600, flag: 'wx' })));
+    const violations = await squawkReport(binary, ['--reporter', 'json', ...settingArgs(settings), ...files], '', texts.map((t) => t.filename).join(', '));
+    const indexOf = new Map(files.map((f, i) => [f, i]));
+    const byText: SquawkViolation[][] = texts.map(() => []);
+    for (const v of violations) {
+      const i = indexOf.get(path.resolve(dir, v.file));
+      if (i === undefined) throw new DbkitError('LINTER_UNAVAILABLE', `squawk reported a file dbkit did not give it (${v.file})`, { hint: `squawk ${binary.version}: dbkit expects 2.x` });
+      byText[i]!.push({ ...v, file: texts[i]!.filename });
+    }
+    return byText;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function squawkReport(binary: SquawkBinary, args: string[], stdin: string, shown: string): Promise<SquawkViolation[]> {
   const child = spawn(binary.path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -106,18 +145,18 @@ export async function runSquawk(binary: SquawkBinary, run: SquawkRun): Promise<S
     child.on('close', resolve);
   });
   child.stdin.on('error', () => {});
-  child.stdin.end(run.sql);
+  child.stdin.end(stdin);
   const code = await exited;
   if (code !== 0 && code !== 1) {
-    throw new DbkitError('LINTER_UNAVAILABLE', `squawk failed on ${run.filename} (exit ${code}): ${stderr.trim().split('\n')[0] ?? ''}`, { hint: 'check the lint settings (lintPgVersion, lintExclude)' });
+    throw new DbkitError('LINTER_UNAVAILABLE', `squawk failed on ${shown} (exit ${code}): ${stderr.trim().split('\n')[0] ?? ''}`, { hint: 'check the lint settings (lintPgVersion, lintExclude)' });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(stdout.trim() === '' ? '[]' : stdout);
   } catch {
-    throw new DbkitError('LINTER_UNAVAILABLE', `squawk printed something other than its JSON report for ${run.filename}`, { hint: `squawk ${binary.version} at ${binary.path}: expected 2.x` });
+    throw new DbkitError('LINTER_UNAVAILABLE', `squawk printed something other than its JSON report for ${shown}`, { hint: `squawk ${binary.version} at ${binary.path}: expected 2.x` });
   }
   const report = SquawkReport.safeParse(parsed);
-  if (!report.success) throw new DbkitError('LINTER_UNAVAILABLE', `squawk's JSON report for ${run.filename} has an unexpected shape`, { hint: `squawk ${binary.version}: dbkit expects 2.x` });
+  if (!report.success) throw new DbkitError('LINTER_UNAVAILABLE', `squawk's JSON report for ${shown} has an unexpected shape`, { hint: `squawk ${binary.version}: dbkit expects 2.x` });
   return report.data;
 }

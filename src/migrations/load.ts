@@ -121,14 +121,30 @@ export async function renderMigration(module: MigrationModule, direction: Direct
 
 const cannotInfer = (error: unknown) => error instanceof Error && error.message.startsWith('Impossible to automatically infer down migration');
 
-async function reversibilityOf(module: MigrationModule, source: MigrationSource): Promise<Reversibility> {
+/** Renders a module once per direction: loading needs each render up to three times (reversibility, checksum, transaction checks). */
+function onceRenderer(module: MigrationModule): (direction: Direction) => Promise<RenderedMigration> {
+  const renders = new Map<Direction, Promise<RenderedMigration>>();
+  return (direction) => {
+    let render = renders.get(direction);
+    if (!render) {
+      render = renderMigration(module, direction);
+      render.catch(() => {});
+      renders.set(direction, render);
+    }
+    return render;
+  };
+}
+
+type Render = (direction: Direction) => Promise<RenderedMigration>;
+
+async function reversibilityOf(module: MigrationModule, source: MigrationSource, render: Render): Promise<Reversibility> {
   if (source.kind === 'sql' && source.format === 'supabase') return { kind: 'irreversible', why: 'Supabase CLI migrations are up-only' };
   if (module.down === false) {
     return { kind: 'irreversible', why: source.kind === 'sql' ? 'it has no "-- Down Migration" section' : 'declared irreversible: export const down = false' };
   }
   if (typeof module.down === 'function') return { kind: 'down' };
   try {
-    await renderMigration(module, 'down');
+    await render('down');
     return { kind: 'inferred' };
   } catch (error) {
     // node-pg-migrate's message names the call as "pgm.()" (its operations are anonymous): say what it means instead.
@@ -138,10 +154,10 @@ async function reversibilityOf(module: MigrationModule, source: MigrationSource)
 }
 
 /** The text the SQL checksum is taken of: the rendered up and down; null when the migration reads the database while building. */
-async function checksummedText(module: MigrationModule, reversible = true): Promise<string | null> {
+async function checksummedText(module: MigrationModule, reversible = true, render: Render = (direction) => renderMigration(module, direction)): Promise<string | null> {
   try {
-    const up = await renderMigration(module, 'up');
-    const down = reversible ? await renderMigration(module, 'down') : { statements: [] };
+    const up = await render('up');
+    const down = reversible ? await render('down') : { statements: [] };
     return `${up.statements.join('\n')}\n-- down --\n${down.statements.join('\n')}`;
   } catch (error) {
     if (error instanceof OfflineQueryError) return null;
@@ -192,13 +208,13 @@ function loadSqlFile(file: MigrationFile, format: FolderFormat, shown: string): 
 }
 
 /** Refuses SQL that would end dbkit's transaction; says whether the migration runs in one. */
-async function checkRendered(module: MigrationModule, reversibility: Reversibility, shown: string): Promise<boolean | null> {
+async function checkRendered(render: Render, reversibility: Reversibility, shown: string): Promise<boolean | null> {
   let transactional = true;
   for (const direction of DIRECTIONS) {
     if (direction === 'down' && reversibility.kind === 'irreversible') continue;
     let rendered: RenderedMigration;
     try {
-      rendered = await renderMigration(module, direction);
+      rendered = await render(direction);
     } catch (error) {
       if (error instanceof OfflineQueryError) return null;
       throw error;
@@ -236,9 +252,10 @@ export async function loadMigrations(files: MigrationFile[], cwd = process.cwd()
     let reversibility: Reversibility;
     let transactional: boolean | null;
     try {
-      reversibility = await reversibilityOf(module, source);
-      text = await checksummedText(module, reversibility.kind !== 'irreversible');
-      transactional = await checkRendered(module, reversibility, shown);
+      const render = onceRenderer(module);
+      reversibility = await reversibilityOf(module, source, render);
+      text = await checksummedText(module, reversibility.kind !== 'irreversible', render);
+      transactional = await checkRendered(render, reversibility, shown);
     } catch (error) {
       if (error instanceof DbkitError) throw error;
       throw new DbkitError('PREFLIGHT_FAILED', `${shown} fails while building its SQL: ${errorMessage(error).split('\n')[0]}`, { cause: error });
