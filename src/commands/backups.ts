@@ -130,9 +130,14 @@ export async function pruneTargetBackups(config: ResolvedConfig, keep: number, r
   return withDatabaseTarget(config, reporter, async (target) => {
     // The lock is a session lock: through a transaction pooler it would stay on a server session other clients get.
     const { client, pooler } = await connectChecked(target);
-    await client.end().catch(() => {});
-    refuseThroughTransactionPooler(pooler, 'dbkit backups --keep', 'it prunes under a session lock, so that no backup of the database is taken meanwhile');
-    return withMigrationLock(target, lockOptionsFor(config, reporter, false), () => pruneBackups(config.backupDir, target, keep));
+    try {
+      refuseThroughTransactionPooler(pooler, 'dbkit backups --keep', 'it prunes under a session lock, so that no backup of the database is taken meanwhile');
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    // The checked connection becomes the lock's session (one connection, not two).
+    return withMigrationLock(target, { ...lockOptionsFor(config, reporter, false), pooler }, () => pruneBackups(config.backupDir, target, keep), client);
   });
 }
 

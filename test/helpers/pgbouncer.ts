@@ -9,6 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { it } from 'vitest';
 
 export const POOL_MODES = ['transaction', 'session'] as const;
 export type PoolMode = (typeof POOL_MODES)[number];
@@ -29,6 +30,9 @@ export function pgbouncerBinary(): string | null {
   const which = spawnSync('sh', ['-c', 'command -v pgbouncer'], { encoding: 'utf8' });
   return which.status === 0 ? which.stdout.trim() : null;
 }
+
+/** Defines a test only in the pooler modes it applies to (never a skipped entry in the others). */
+export const itWhen = (applies: boolean) => (applies ? it : () => {});
 
 /** .ci/run sets it: there the pooler tests must run, so a missing PgBouncer or server fails them. */
 export const REQUIRE_PGBOUNCER = process.env.DBKIT_REQUIRE_PGBOUNCER === '1';

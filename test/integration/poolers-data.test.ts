@@ -9,14 +9,12 @@ import pg from 'pg';
 import { cleanEnv, parseJson, runCli } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
 import { memoryLogger, migrate, tempDir, testClock } from '../helpers/courses.ts';
-import { poolerTestsAvailable, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.ts';
+import { itWhen, poolerTestsAvailable, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.ts';
 import { generateCourses } from '../../scripts/generate-courses.ts';
 import { CoursePersister } from '../../src/persist/persister.ts';
 import type { SyncReport } from '../../src/commands/sync.ts';
 
 const external = testServers().find((s) => s.name === 'external');
-/** Defines the test only where it applies (not a skipped test elsewhere). */
-const itWhen = (applies: boolean) => (applies ? it : () => {});
 const available = poolerTestsAvailable(external !== undefined);
 
 async function tableCounts(url: string): Promise<Record<string, number>> {

@@ -11,14 +11,12 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, parseJson, runCli, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, query, testServers, type TestDatabase } from '../helpers/db.ts';
-import { poolerTestsAvailable, startPgBouncer, type PgBouncer, type PoolMode } from '../helpers/pgbouncer.ts';
+import { itWhen, poolerTestsAvailable, startPgBouncer, type PgBouncer, type PoolMode } from '../helpers/pgbouncer.ts';
 import type { ApplyReport } from '../../src/commands/apply.ts';
 import type { StatusReport } from '../../src/commands/status.ts';
 import type { RollbackReport } from '../../src/commands/rollback.ts';
 
 const external = testServers().find((s) => s.name === 'external');
-/** Defines the test only where it applies (not a skipped test elsewhere). */
-const itWhen = (applies: boolean) => (applies ? it : () => {});
 const available = poolerTestsAvailable(external !== undefined);
 
 /** Every migration counts itself: run twice, a migration leaves two rows (and two tracking rows). */
